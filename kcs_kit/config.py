@@ -1,0 +1,165 @@
+"""One frozen ``Settings`` object.
+
+Precedence: defaults < ``kcs.toml`` < ``KCS_*`` environment < keyword arguments (CLI flags).
+It is built once (``load_settings``) and passed in; no other module reads ``os.environ``.
+
+Example::
+
+    >>> from kcs_kit.config import load_settings
+    >>> s = load_settings(workspace="/tmp/ws", env={})
+    >>> s.db_path.name
+    'kcs.duckdb'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kcs_kit.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENV_PREFIX = "KCS_"
+
+
+def _default_workspace() -> Path:
+    # The repo root when run from a checkout (editable install); else the current directory.
+    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").exists() else Path.cwd()
+
+
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of kcs-kit, with defaults and help text."""
+
+    workspace: Path = _f(
+        None,
+        "Folder that holds data_lake/, vectorstore/, outbox/ and other state (default: the repo root). "
+        "Use one per purpose (demo, benchmark, site) so that they never mix.",
+    )
+    data_dir: Path = _f(
+        REPO_ROOT / "data",
+        "Folder with the shipped demo data (declarations, marks, enforcement figures).",
+    )
+    ingest_batch_bytes: int = _f(
+        32 << 20, "Bytes of CSV read per ingest batch; bounds memory (about 10x this per batch)."
+    )
+    duckdb_memory_limit: str = _f(
+        "1GB", "DuckDB memory_limit for lake work; larger jobs spill to data_lake/_staging."
+    )
+    duckdb_threads: int = _f(2, "Threads DuckDB may use.")
+    lock_timeout_s: float = _f(
+        30.0, "Seconds to wait for another writer of the same lake before giving up."
+    )
+    seed: int = _f(42, "Seed of every synthetic generator, so that generated data is reproducible.")
+    mask_identities: bool = _f(
+        True, "Mask importer/seller/declarant IDs in notices and exports meant for outside parties."
+    )
+
+    def __post_init__(self) -> None:
+        if self.workspace is None:
+            object.__setattr__(self, "workspace", _default_workspace())
+        object.__setattr__(self, "workspace", Path(self.workspace).expanduser().resolve())
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser().resolve())
+        if self.ingest_batch_bytes < 1 << 16:
+            raise ConfigError(
+                f"setting ingest_batch_bytes: expected at least 65536, found {self.ingest_batch_bytes}",
+                hint="set KCS_INGEST_BATCH_BYTES to e.g. 33554432",
+            )
+        if self.duckdb_threads < 1:
+            raise ConfigError(f"setting duckdb_threads: expected >= 1, found {self.duckdb_threads}")
+
+    # Derived paths: one place decides the workspace layout.
+    @property
+    def lake_dir(self) -> Path:
+        return self.workspace / "data_lake"
+
+    @property
+    def db_path(self) -> Path:
+        return self.lake_dir / "kcs.duckdb"
+
+    @property
+    def vectorstore_dir(self) -> Path:
+        return self.workspace / "vectorstore"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.workspace / "outbox"
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        """(name, type, help) of every setting."""
+        return [(f.name, str(f.type), f.metadata["help"]) for f in dataclasses.fields(cls)]
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+    try:
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            low = str(raw).strip().lower()
+            if low in {"1", "true", "yes", "on"}:
+                return True
+            if low in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(str(raw))
+        return str(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{source}: setting {name} expects a {kind}, found {raw!r}",
+            hint=f"fix the value of {name} in {source}",
+        ) from exc
+
+
+def load_settings(
+    *, config: str | Path | None = None, env: Mapping[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build Settings from defaults < kcs.toml < KCS_* environment < ``overrides`` (None = not given).
+
+    ``config`` names a TOML file; default ``<workspace>/kcs.toml`` when it exists.
+    """
+    env = os.environ if env is None else env
+    names = {f.name for f in dataclasses.fields(Settings)}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - names
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
+    from_env = {
+        k[len(ENV_PREFIX) :].lower(): v
+        for k, v in env.items()
+        if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX) :].lower() in names
+    }
+    workspace = given.get("workspace") or from_env.get("workspace") or _default_workspace()
+    config = config or env.get("KCS_CONFIG") or Path(workspace) / "kcs.toml"
+    values: dict[str, Any] = {}
+    config_path = Path(config)
+    if config_path.exists():
+        try:
+            table = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path}: not valid TOML ({exc})") from exc
+        bad = set(table) - names
+        if bad:
+            raise ConfigError(
+                f"{config_path}: unknown setting(s) {sorted(bad)}", hint=f"known settings: {sorted(names)}"
+            )
+        values.update({k: _coerce(k, v, str(config_path)) for k, v in table.items()})
+    values.update({k: _coerce(k, v, f"environment {ENV_PREFIX}{k.upper()}") for k, v in from_env.items()})
+    values.update({k: _coerce(k, v, "arguments") for k, v in given.items()})
+    values.setdefault("workspace", workspace)
+    return Settings(**values)
