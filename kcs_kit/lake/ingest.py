@@ -25,9 +25,11 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -74,29 +76,48 @@ def sha256_file(path: Path) -> str:
 
 
 class _PartitionWriter:
-    """One Parquet writer per (year, month) of one ingest; bounded memory (a row group at a time)."""
+    """One Parquet writer per (year, month) of one ingest. Partitions are encoded by two background
+    threads (pyarrow frees the GIL) while the next batch is validated; a lock per partition keeps each
+    file's writes in order, and at most two batches are in flight (bounded memory)."""
 
     def __init__(self, root: Path, ingest_id: str) -> None:
         self.root, self.ingest_id = root, ingest_id
         self.writers: dict[tuple[int, int], pq.ParquetWriter] = {}
-        self.rows: dict[tuple[int, int], int] = {}
+        self.locks: dict[tuple[int, int], threading.Lock] = {}
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.pending: list[list[Future]] = []
 
     def path(self, year: int, month: int) -> Path:
         return self.root / f"year={year}" / f"month={month:02d}" / f"part-{self.ingest_id}.parquet"
 
     def write(self, df: pl.DataFrame) -> None:
-        for (year, month), part in df.partition_by(["year", "month"], as_dict=True).items():
-            key = (int(year), int(month))
-            table = part.to_arrow()
+        while len(self.pending) >= 2:
+            for f in self.pending.pop(0):
+                f.result()
+        futures = []
+        for (y, m), part in df.partition_by(["year", "month"], as_dict=True).items():
+            key = (int(y), int(m))
             if key not in self.writers:
                 self.path(*key).parent.mkdir(parents=True, exist_ok=True)
+                table = part.to_arrow()
                 self.writers[key] = pq.ParquetWriter(self.path(*key), table.schema, compression="snappy")
+                self.locks[key] = threading.Lock()
+            futures.append(self.pool.submit(self._write_part, key, part.to_arrow()))
+        self.pending.append(futures)
+
+    def _write_part(self, key: tuple[int, int], table: pa.Table) -> None:
+        with self.locks[key]:
             self.writers[key].write_table(table)
-            self.rows[key] = self.rows.get(key, 0) + part.height
 
     def close(self) -> None:
-        for w in self.writers.values():
-            w.close()
+        try:
+            for batch in self.pending:
+                for f in batch:
+                    f.result()
+        finally:
+            self.pool.shutdown(wait=True)
+            for w in self.writers.values():
+                w.close()
 
 
 def _stream(src, resolved, staging: Path, ingest_id: str, settings: Settings, errors: str,

@@ -16,14 +16,27 @@ _MODES = sorted(TRANSPORT_MODES)
 
 
 def _txt(name: str) -> pl.Expr:
-    return pl.col(name).str.strip_chars()
+    """The column's text, stripped once up front by ``_prepare``."""
+    return pl.col(name)
 
 
 def _date(name: str) -> pl.Expr:
-    raw = _txt(name)
-    return pl.coalesce(
-        raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
-        raw.str.strptime(pl.Date, "%Y%m%d", strict=False),
+    return pl.col("_day")
+
+
+def _num(name: str) -> pl.Expr:
+    return pl.col(f"_num_{name}")
+
+
+def _prepare(df: pl.DataFrame, present: set[str]) -> pl.DataFrame:
+    """Strip every text once, then parse the date and numbers once (the checks and the casts share them)."""
+    df = df.with_columns(pl.col(c).str.strip_chars() for c in present)
+    raw = pl.col("declared_on")
+    return df.with_columns(
+        pl.coalesce(raw.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+                    raw.str.strptime(pl.Date, "%Y%m%d", strict=False)).alias("_day"),
+        *[pl.col(c).cast(pl.Float64, strict=False).alias(f"_num_{c}")
+          for c in (*_NUMERIC, "fraud", "critical_fraud") if c in present],
     )
 
 
@@ -64,7 +77,7 @@ def _reasons(present: set[str]) -> list[pl.Expr]:
         if col not in present:
             continue
         raw = _txt(col)
-        v = raw.cast(pl.Float64, strict=False)
+        v = _num(col)
         bad(raw.is_not_null() & (v.is_null() | v.is_nan() | v.is_infinite()),
             pl.format(f"{col} '{{}}' is not a number", raw))
         bad(v < 0, pl.format(f"{col} '{{}}' is negative", raw))
@@ -72,7 +85,7 @@ def _reasons(present: set[str]) -> list[pl.Expr]:
         if col not in present:
             continue
         raw = _txt(col)
-        v = raw.cast(pl.Float64, strict=False)
+        v = _num(col)
         bad(raw.is_not_null() & ~v.is_in([float(a) for a in allowed]).fill_null(False),
             pl.format(f"{col} '{{}}' is not one of {'/'.join(map(str, allowed))}", raw))
     return out
@@ -86,9 +99,9 @@ def _typed(present: set[str]) -> list[pl.Expr]:
         elif c.name == "declared_on":
             expr = _date(c.name)
         elif c.sql_type == "DOUBLE":
-            expr = _txt(c.name).cast(pl.Float64)
+            expr = _num(c.name)
         elif c.sql_type == "TINYINT":
-            expr = _txt(c.name).cast(pl.Float64).cast(pl.Int8)
+            expr = _num(c.name).cast(pl.Int8)
         elif c.name in ("origin_country", "departure_country"):
             expr = _txt(c.name).str.to_uppercase()
         else:
@@ -101,7 +114,7 @@ def _typed(present: set[str]) -> list[pl.Expr]:
 def validate(df: pl.DataFrame, lines: pl.Series, ingest_id: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a batch (canonical names, text values) into (accepted typed rows, rejected rows with reason)."""
     present = set(df.columns)
-    df = df.with_columns(lines.alias("source_line"))
+    df = _prepare(df, present).with_columns(lines.alias("source_line"))
     reason = pl.concat_str(_reasons(present), separator="; ", ignore_nulls=True)
     df = df.with_columns(reason.alias("_reason"))
     # concat_str of all-null gives "" with ignore_nulls: empty string = no reason
@@ -113,7 +126,7 @@ def validate(df: pl.DataFrame, lines: pl.Series, ingest_id: str) -> tuple[pl.Dat
         pl.lit(ingest_id).alias("ingest_id"),
         pl.col("source_line").cast(pl.Int64),
     )
-    raw_cols = [c for c in df.columns if c not in ("source_line", "_reason")]
+    raw_cols = [c for c in df.columns if c != "source_line" and not c.startswith("_")]
     rejected = df.filter(~ok).select(
         pl.col("source_line").cast(pl.Int64).alias("line"),
         _txt("declaration_id").alias("declaration_id"),

@@ -1,0 +1,41 @@
+# kcs-kit — the two commands: `make lab` (set up + demo + JupyterLab) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.kcs-installed
+PORT   ?= 8888
+
+.PHONY: install demo lab test lint bench clean-workspace help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 needed (found $$($(PYTHON) -V))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+install: $(STAMP)  ## create .venv with the exact pinned dependencies
+
+demo: install  ## build the demo workspace (idempotent) and print its summary
+	$(BIN)/kcs demo
+
+lab: demo  ## the main job: demo workspace + JupyterLab on 127.0.0.1 at the quick-start notebook
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
+		--ServerApp.root_dir=$(CURDIR) notebooks/00_quickstart.ipynb
+
+test: install  ## run the whole test suite
+	$(BIN)/python -m pytest -q
+
+lint: install  ## ruff and mypy
+	$(BIN)/ruff check kcs_kit widgets tests
+	$(BIN)/mypy kcs_kit
+
+bench: install  ## lake benchmark at 1M and 10M rows -> docs/BENCHMARKS.md
+	$(BIN)/kcs bench lake --rows 1000000,10000000
+
+clean-workspace:  ## delete the built demo data (data_lake/, vectorstore/ contents)
+	find data_lake vectorstore -mindepth 1 ! -name README.md -delete

@@ -1,0 +1,24 @@
+"""Shared fixtures: a fresh workspace per test, the shipped demo data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kcs_kit.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+DECLARATIONS = REPO / "data" / "customs-declarations"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for an empty workspace in tmp_path (no kcs.toml, no KCS_* environment)."""
+    return load_settings(workspace=tmp_path / "ws", env={})
+
+
+@pytest.fixture
+def valid_csv() -> Path:
+    """The shipped 2021-Q1 declarations: 8,134 rows, all valid."""
+    return DECLARATIONS / "df_syn_valid_eng.csv"
