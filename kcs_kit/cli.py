@@ -146,7 +146,11 @@ def demo_cmd(ctx: click.Context, as_json: bool) -> None:
 
 def _register() -> None:
     # Command groups live next to the code they call; importing them registers them here.
-    from kcs_kit import cli_lake  # noqa: F401
+    from kcs_kit import (
+        cli_analytics,  # noqa: F401
+        cli_bench,  # noqa: F401
+        cli_lake,  # noqa: F401
+    )
 
 
 _register()

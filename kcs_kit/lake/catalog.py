@@ -125,11 +125,12 @@ def refresh_view(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def _view_is_stale(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
-    row = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'declarations'").fetchone()
-    if row is None:
+    # fetchall, not fetchone: duckdb 2.0 keeps a half-read result open and then refuses register()/sql()
+    rows = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'declarations'").fetchall()
+    if not rows:
         return True
-    first = con.execute("SELECT path FROM lake_files LIMIT 1").fetchone()
-    return first is not None and str(settings.lake_dir / first[0]) not in row[0]
+    first = con.execute("SELECT path FROM lake_files LIMIT 1").fetchall()
+    return bool(first) and str(settings.lake_dir / first[0][0]) not in rows[0][0]
 
 
 def recover(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[Path]:

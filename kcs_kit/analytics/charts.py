@@ -1,0 +1,120 @@
+"""Altair charts for the common analytics views; the only analytics module that imports altair.
+
+Every chart built from synthetic rows (a true ``synthetic`` column, i.e. ``goods_lines.synthetic``)
+carries the subtitle ``SYNTHETIC_NOTE``, so that it is never mistaken for real enforcement figures.
+
+Example::
+
+    >>> from kcs_kit.analytics import trends
+    >>> from kcs_kit.analytics.charts import trend_chart
+    >>> trend_chart(trends(settings, by="origin", freq="quarter"), measure="confirmed").save("t.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from kcs_kit.analytics.dimensions import DIMENSION_COLUMNS
+from kcs_kit.errors import SchemaError
+
+SYNTHETIC_NOTE = "synthetic data: generated goods lines, not real enforcement records"
+MARKS = ("line", "bar")
+
+
+def is_synthetic(df: pl.DataFrame, synthetic: bool | None = None) -> bool:
+    """``synthetic`` when given, else whether any row has a true ``synthetic`` column."""
+    if synthetic is not None:
+        return synthetic
+    return "synthetic" in df.columns and bool(df["synthetic"].fill_null(False).any())
+
+
+def _title(text: str, df: pl.DataFrame, synthetic: bool | None) -> alt.TitleParams:
+    if is_synthetic(df, synthetic):
+        return alt.TitleParams(text=text, subtitle=SYNTHETIC_NOTE, subtitleColor="#b00020")
+    return alt.TitleParams(text=text)
+
+
+def _need(df: pl.DataFrame, column: str, what: str) -> None:
+    if column not in df.columns:
+        raise SchemaError(f"{what} {column!r} is not a column of the frame; found: {', '.join(df.columns)}")
+
+
+def _color_column(df: pl.DataFrame, color: str | None) -> str | None:
+    """The colour column: ``color`` when given, else the frame's (first) dimension column."""
+    if color is not None:
+        _need(df, color, "color")
+        return color
+    if "transport_name" in df.columns:
+        return "transport_name"
+    return next((c for c in df.columns if c in DIMENSION_COLUMNS), None)
+
+
+def _plain(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Only the chart's columns; lists joined with ' | ' (Vega has no list type)."""
+    out = df.select(list(dict.fromkeys(columns)))
+    return out.with_columns(pl.col(c).list.join(" | ") for c, t in out.schema.items()
+                            if isinstance(t, pl.List))
+
+
+def trend_chart(df: pl.DataFrame, *, measure: str = "confirmed", color: str | None = None,
+                mark: str = "line", title: str | None = None, synthetic: bool | None = None) -> alt.Chart:
+    """``measure`` per period (from ``trends``/``declaration_trends``), one colour per dimension value.
+
+    Example: ``trend_chart(trends(s, by="origin"), measure="seized_value_krw", mark="bar")``
+    """
+    _need(df, "period", "x axis")
+    _need(df, measure, "measure")
+    if mark not in MARKS:
+        raise SchemaError(f"mark {mark!r}: expected one of {', '.join(MARKS)}")
+    col = _color_column(df, color)
+    data = _plain(df, ["period", measure, *([col] if col else [])])
+    base = alt.Chart(data).mark_line(point=True) if mark == "line" else alt.Chart(data).mark_bar()
+    enc: dict = {"x": alt.X("period:O", sort="ascending", title="period"),
+                 "y": alt.Y(f"{measure}:Q", title=measure.replace("_", " ")),
+                 "tooltip": list(data.columns)}
+    if col:
+        enc["color"] = alt.Color(f"{col}:N", title=col.replace("_", " "))
+    text = title or f"{measure.replace('_', ' ')} per period" + (f" by {col.replace('_', ' ')}" if col else "")
+    return base.encode(**enc).properties(title=_title(text, df, synthetic), width=600, height=300)
+
+
+def detection_rate_chart(df: pl.DataFrame, *, color: str | None = None, title: str | None = None,
+                         synthetic: bool | None = None) -> alt.Chart:
+    """Detection rate (``trends``) or fraud rate (``declaration_trends``) per period, as percent.
+
+    Example: ``detection_rate_chart(trends(s, by="transport", freq="quarter"))``
+    """
+    rate = "detection_rate" if "detection_rate" in df.columns else "fraud_rate"
+    _need(df, rate, "rate")
+    col = _color_column(df, color)
+    data = _plain(df, ["period", rate, *([col] if col else [])])
+    enc: dict = {"x": alt.X("period:O", sort="ascending", title="period"),
+                 "y": alt.Y(f"{rate}:Q", title=rate.replace("_", " "), axis=alt.Axis(format="%")),
+                 "tooltip": [alt.Tooltip(f"{rate}:Q", format=".1%"), *(c for c in data.columns if c != rate)]}
+    if col:
+        enc["color"] = alt.Color(f"{col}:N", title=col.replace("_", " "))
+    text = title or rate.replace("_", " ") + (f" by {col.replace('_', ' ')}" if col else "")
+    chart = alt.Chart(data).mark_line(point=True).encode(**enc)
+    return chart.properties(title=_title(text, df, synthetic), width=600, height=300)
+
+
+def offenders_chart(df: pl.DataFrame, *, top: int = 10, measure: str = "confirmed", title: str | None = None,
+                    synthetic: bool | None = None) -> alt.Chart:
+    """Top-``top`` entities of ``repeat_offenders`` by ``measure`` as horizontal bars.
+
+    Example: ``offenders_chart(repeat_offenders(s, role="seller"), top=15)``
+    """
+    _need(df, "entity_id", "label")
+    _need(df, measure, "measure")
+    extra = [c for c in ("cases", "declarations", "brands", "routes") if c in df.columns and c != measure]
+    data = _plain(df.sort(measure, descending=True, maintain_order=True).head(top),
+                  ["entity_id", measure, *extra])
+    role = df["role"][0] if "role" in df.columns and df.height else "entity"
+    chart = alt.Chart(data).mark_bar().encode(
+        x=alt.X(f"{measure}:Q", title=measure.replace("_", " ")),
+        y=alt.Y("entity_id:N", sort="-x", title=role),
+        tooltip=list(data.columns),
+    )
+    text = title or f"top {top} {role}s by {measure.replace('_', ' ')}"
+    return chart.properties(title=_title(text, df, synthetic), width=500)

@@ -1,0 +1,59 @@
+"""``kcs bench ...``: benchmarks whose figures go to docs/BENCHMARKS.md with the command behind them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kcs_kit.cli import emit, json_option, main, settings_of
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks: measure speed and accuracy targets and write them to docs/BENCHMARKS.md.
+
+    \b
+    Example:
+      kcs bench lake --rows 1000000
+    """
+
+
+@bench.command("lake")
+@click.option("--rows", default="1000000,10000000", show_default=True,
+              help="Comma-separated sizes (synthetic declarations) to measure.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where generated files and bench workspaces go (default: <workspace>/bench/lake).")
+@click.option("--keep", is_flag=True, help="Keep the bench workspaces after measuring.")
+@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@json_option
+@click.pass_context
+def bench_lake(ctx: click.Context, rows: str, folder: Path | None, keep: bool, no_write: bool,
+               as_json: bool) -> None:
+    """Ingest rate and peak memory at each size; monthly-trend and repeat-offender query latency.
+
+    Targets: >= 500,000 rows/s ingest, peak RSS <= 2 GB, monthly trend <= 200 ms at 10,000,000.
+
+    \b
+    Example:
+      kcs bench lake --rows 1000000,10000000
+    """
+    from kcs_kit.bench import lake
+    from kcs_kit.bench.report import machine, update_section
+    from kcs_kit.errors import KcsError
+
+    try:
+        sizes = [int(x.replace("_", "")) for x in rows.split(",") if x.strip()]
+    except ValueError as exc:
+        raise KcsError(f"--rows {rows!r}: expected comma-separated integers, e.g. 1000000,10000000") from exc
+    log = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    results = lake.run(settings_of(ctx), sizes, folder, keep=keep, log=log)
+    text = lake.render(results, "kcs bench lake --rows " + ",".join(map(str, sizes)), machine())
+    if not no_write:
+        from kcs_kit.bench.report import BENCHMARKS_MD
+
+        update_section("lake", text, BENCHMARKS_MD)
+        log(f"wrote {BENCHMARKS_MD}")
+    emit(results, as_json, lambda _r: click.echo(text))
+    sys.stdout.flush()
