@@ -13,7 +13,9 @@ from kcs_kit.config import load_settings
 OUT = Path(__file__).resolve().parents[1] / "docs" / "img" / "quickstart.png"
 
 settings = load_settings()
-df = trends(settings, by="origin", freq="quarter", period="2020Q1:2021Q1", filters={"origin": ["CN", "HK", "VN", "US"]})
-chart = trend_chart(df, measure="confirmed", mark="bar", title="Confirmed counterfeit goods lines per quarter by origin")
+df = trends(settings, by="origin", freq="quarter", period="2020Q1:2021Q1",
+            filters={"origin": ["CN", "HK", "VN", "US"]})
+chart = trend_chart(df, measure="confirmed", mark="bar",
+                    title="Confirmed counterfeit goods lines per quarter by origin")
 OUT.write_bytes(vlc.vegalite_to_png(chart.to_json(), scale=1.5))
 print(OUT)
