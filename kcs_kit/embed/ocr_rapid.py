@@ -1,0 +1,80 @@
+"""OCR engine ``rapidocr``: PP-OCR detection + recognition on ONNX Runtime (Latin and Chinese, not Korean).
+
+``rapidocr-onnxruntime==1.4.4`` ships its models; install it with ``pip install --no-deps`` (its
+``opencv-python`` dependency would overwrite ``opencv-python-headless``). Robust to rotation; one
+``OcrWord`` per text line it finds (a line may hold several words separated by spaces).
+
+Example::
+
+    >>> from kcs_kit.embed.ocr_rapid import RapidOcrEngine
+    >>> [w.text for w in RapidOcrEngine().read(rgb_photo)]   # doctest: +SKIP
+    ['KOREA']
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from kcs_kit.embed._util import as_rgb, require
+from kcs_kit.embed.base import OCR_ENGINES, OcrWord
+
+NAME = "rapidocr"
+_INSTALL = ("run `make install` (or: .venv/bin/pip install --no-deps rapidocr-onnxruntime==1.4.4 onnxruntime "
+            "pyclipper shapely six PyYAML; never opencv-python next to opencv-python-headless)")
+
+
+@functools.lru_cache(maxsize=2)
+def _load(det_limit_side_len: int) -> Any:
+    """The RapidOCR pipeline (three ONNX sessions), built once per process and size limit."""
+    module = require("rapidocr_onnxruntime", "the 'rapidocr' OCR engine", _INSTALL)
+    return module.RapidOCR(det_limit_type="max", det_limit_side_len=det_limit_side_len)
+
+
+def _box(quad: Any, width: int, height: int) -> tuple[float, float, float, float]:
+    """Axis-aligned box around a quadrilateral, clipped to the image."""
+    pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return (float(np.clip(x0, 0, width)), float(np.clip(y0, 0, height)),
+            float(np.clip(x1, 0, width)), float(np.clip(y1, 0, height)))
+
+
+class RapidOcrEngine:
+    """Text lines found by RapidOCR, with axis-aligned boxes and recognition confidences (0..1)."""
+
+    name = NAME
+
+    def __init__(self, *, det_limit_side_len: int = 960, min_confidence: float = 0.5) -> None:
+        try:
+            package_version = metadata.version("rapidocr-onnxruntime")
+        except metadata.PackageNotFoundError:
+            require("rapidocr_onnxruntime", "the 'rapidocr' OCR engine", _INSTALL)
+            package_version = "unknown"
+        self.det_limit_side_len = det_limit_side_len
+        self.min_confidence = min_confidence
+        self.version = f"rapidocr-onnxruntime-{package_version}-max{det_limit_side_len}"
+
+    def read(self, image: np.ndarray) -> list[OcrWord]:
+        """Text lines in an RGB image, top to bottom; those below ``min_confidence`` are left out."""
+        rgb = as_rgb(image, f"OCR engine {NAME}")
+        height, width = rgb.shape[:2]
+        # RapidOCR takes numpy input as BGR (OpenCV order).
+        result, _elapsed = _load(self.det_limit_side_len)(np.ascontiguousarray(rgb[..., ::-1]))
+        words = []
+        for quad, text, score in result or []:
+            text = str(text).strip()
+            confidence = float(np.clip(float(score), 0.0, 1.0))
+            if text and confidence >= self.min_confidence:
+                words.append(OcrWord(text, _box(quad, width, height), confidence, NAME))
+        return sorted(words, key=lambda w: (w.box[1], w.box[0]))
+
+
+def _factory(settings: Any) -> RapidOcrEngine:
+    return RapidOcrEngine()
+
+
+OCR_ENGINES[NAME] = _factory
