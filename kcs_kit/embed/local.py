@@ -62,18 +62,28 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
 
 
 def extract_features(image: np.ndarray, *, max_side: int = 320, n_features: int = 400,
-                     invert: bool = False) -> LocalFeatures:
-    """SIFT features of an RGB (or gray) image, computed at ``max_side`` pixels, returned in input pixels."""
+                     invert: bool = False, min_keypoints: int = 8) -> LocalFeatures:
+    """SIFT features of an RGB (or gray) image, computed at ``max_side`` pixels, returned in input pixels.
+
+    Small images are enlarged to at least 160 px; where the detector finds fewer than ``min_keypoints``
+    (flat or smooth images), dense SIFT on a grid is added so that the image still has a description.
+    """
     cv2 = _cv2()
     gray = to_gray(image)
     if invert:
         gray = 255 - gray
     h, w = gray.shape
-    scale = min(1.0, max_side / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
-        if scale < 1 else gray
+    scale = min(max_side / max(h, w), max(1.0, 160 / min(h, w)))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=interp) \
+        if scale != 1 else gray
     sift = cv2.SIFT_create(nfeatures=n_features)
-    kps, desc = sift.detectAndCompute(small, None)
+    kps = list(sift.detect(small, None))
+    if len(kps) < min_keypoints:
+        step = max(8, min(small.shape) // 8)
+        kps += [cv2.KeyPoint(float(x), float(y), float(step * 1.5))
+                for y in range(step // 2, small.shape[0], step) for x in range(step // 2, small.shape[1], step)]
+    kps, desc = sift.compute(small, kps)
     if desc is None or not kps:
         return LocalFeatures(np.zeros((0, 4), np.float32), np.zeros((0, DESC_DIM), np.uint8), w, h)
     kp = np.array([(k.pt[0] / scale, k.pt[1] / scale, k.size / scale, k.angle) for k in kps], np.float32)
