@@ -118,13 +118,16 @@ def settings_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command("demo")
+@click.option("--registry-limit", type=int, help="Import only the first N demo marks (a quick demo).")
+@click.option("--no-registry", is_flag=True, help="Skip the design registry and its index.")
 @json_option
 @click.pass_context
-def demo_cmd(ctx: click.Context, as_json: bool) -> None:
+def demo_cmd(ctx: click.Context, registry_limit: int | None, no_registry: bool, as_json: bool) -> None:
     """Build the demo workspace from the shipped data; a second run reuses what is built.
 
-    Ingests the KCS synthetic declarations into the lake and generates the synthetic goods lines
-    (brands, IPR inspection outcomes) used by the analytics and reports.
+    Ingests the KCS synthetic declarations into the lake, generates the synthetic goods lines (brands,
+    IPR inspection outcomes), imports the 3,453 demo marks as the design registry and indexes them.
+    The first run takes a few minutes; later runs reuse what is built.
 
     \b
     Example:
@@ -135,11 +138,13 @@ def demo_cmd(ctx: click.Context, as_json: bool) -> None:
 
     s = settings_of(ctx)
     log = (lambda _m: None) if as_json else click.echo
-    summary = build_demo(s, log=log, progress=progress_factory("rows", "declarations"))
+    summary = build_demo(s, registry=not no_registry, registry_limit=registry_limit, log=log,
+                         progress=progress_factory("items", "demo"))
 
     def render(d) -> None:
         click.echo(f"demo workspace ready: {d.workspace}\n  {d.declarations:,} declarations, "
-                   f"{d.goods_lines:,} goods lines (synthetic) in {d.seconds:.1f} s")
+                   f"{d.goods_lines:,} goods lines (synthetic), {d.designs:,} active designs indexed; "
+                   f"{d.seconds:.1f} s")
 
     emit(summary, as_json, render)
 

@@ -32,6 +32,7 @@ Run all cells; building the demo workspace takes a few seconds the first time an
 # Parameters (papermill): the workspace folder; None = the repo root (KCS_WORKSPACE if set)
 workspace = None
 period = "2020Q1:2021Q1"
+registry_limit = None  # import only the first N demo marks (None = all 3,453; the first run takes minutes)
 """, tags=["parameters"]),
     code("""
 from kcs_kit.config import load_settings
@@ -39,8 +40,22 @@ from kcs_kit.demo import build_demo
 from kcs_kit.lake.status import lake_status
 
 settings = load_settings(workspace=workspace)
-summary = build_demo(settings, log=print)
+summary = build_demo(settings, registry_limit=registry_limit, log=print)
 lake_status(settings)
+"""),
+    md("""
+## The design registry
+The demo marks (Simple Icons, CC0 with a trademark disclaimer) stand in for registered marks; right
+holders, registration numbers and goods classes are **synthetic**.
+"""),
+    code("""
+from IPython.display import Image
+from kcs_kit.registry.sheet import contact_sheet
+from kcs_kit.registry.store import list_designs
+
+designs = list_designs(settings, status="registered", limit=12)
+display(designs.select("design_id", "title", "right_holder", "registration_no", "classes"))
+Image(contact_sheet(settings, list(designs["design_id"])))
 """),
     md("## Confirmed counterfeits per quarter, by origin (synthetic goods lines)"),
     code("""

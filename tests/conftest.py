@@ -24,23 +24,9 @@ def valid_csv() -> Path:
     return DECLARATIONS / "df_syn_valid_eng.csv"
 
 
-ICONS = REPO / "data" / "simple-icons"
-
 
 def make_registry(folder: Path, n: int, *, start: int = 0) -> Path:
-    """A registry package of ``n`` demo marks (rows start..start+n of data/simple-icons/designs.csv)."""
-    import csv
+    """A registry package of ``n`` registered demo marks."""
+    from kcs_kit.registry.demo import subset_package
 
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "icons").mkdir(exist_ok=True)
-    with open(ICONS / "designs.csv", encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
-        rows = [r for r in reader if r["status"] == "registered"][start:start + n]
-        fields = reader.fieldnames or []
-    for r in rows:
-        (folder / r["image_path"]).write_bytes((ICONS / r["image_path"]).read_bytes())
-    with open(folder / "designs.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
-    return folder
+    return subset_package(folder, n, start=start, src_dir=REPO / "data" / "simple-icons")

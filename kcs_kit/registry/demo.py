@@ -164,6 +164,25 @@ def write_package(src_dir: str | Path | None = None, *, seed: int = 42, limit: i
     return dest
 
 
+def subset_package(dest: str | Path, n: int, *, start: int = 0, src_dir: str | Path | None = None) -> Path:
+    """A registry package of ``n`` registered demo marks (from ``start``), copied to ``dest``; for tests and
+    quick demos. Returns ``dest``."""
+    src_dir = Path(src_dir) if src_dir else _default_dir()
+    dest = Path(dest)
+    (dest / "icons").mkdir(parents=True, exist_ok=True)
+    with open(src_dir / "designs.csv", encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = [r for r in reader if r["status"] == "registered"][start:start + n]
+        fields = list(reader.fieldnames or COLUMNS)
+    for r in rows:
+        (dest / r["image_path"]).write_bytes((src_dir / r["image_path"]).read_bytes())
+    with open(dest / "designs.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return dest
+
+
 def _default_dir() -> Path:
     from kcs_kit.config import load_settings
 
