@@ -285,15 +285,22 @@ def ingest_file(path: str | Path, settings: Settings, *, mapping: dict[str, str]
     t0, started = time.perf_counter(), datetime.now()
     src = open_source(path, encoding=encoding)
     resolved = resolve_columns(str(path), src.header, mapping)
-    digest = sha256_file(path)
+    size = path.stat().st_size
     with catalog.writer_lock(settings):
         with catalog.connect(settings) as con:
             catalog.recover(con, settings)
-            prior = con.execute("SELECT ingest_id FROM lake_ingests WHERE source_sha256 = ?", [digest]).fetchone()
+            same_size = dict(con.execute("SELECT source_sha256, ingest_id FROM lake_ingests WHERE source_bytes = ?",
+                                         [size]).fetchall())
             lake_paths = [str(settings.lake_dir / p) for (p,) in con.execute("SELECT path FROM lake_files")
                           .fetchall()]
-        if prior:
-            return IngestResult(str(path), prior[0], 0, 0, 0, 0, True, time.perf_counter() - t0)
+        # Only a file of the same size can have been ingested before: hash it first then; otherwise hash
+        # in a thread while streaming (hashlib frees the GIL) and record the digest at commit.
+        hasher = ThreadPoolExecutor(max_workers=1)
+        digest_f = hasher.submit(sha256_file, path)
+        hasher.shutdown(wait=False)
+        if same_size and digest_f.result() in same_size:
+            prior = same_size[digest_f.result()]
+            return IngestResult(str(path), prior, 0, 0, 0, 0, True, time.perf_counter() - t0)
         ingest_id = f"{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         staging = settings.lake_dir / catalog.STAGING / ingest_id
         staging.mkdir(parents=True)
@@ -307,8 +314,8 @@ def ingest_file(path: str | Path, settings: Settings, *, mapping: dict[str, str]
                                   hint="remove the duplicate, or ingest with --errors quarantine")
             quarantined = pq.ParquetFile(qpath).metadata.num_rows if qpath.exists() else 0
             record = {
-                "ingest_id": ingest_id, "source_path": str(path.resolve()), "source_sha256": digest,
-                "source_bytes": path.stat().st_size, "source_format": src.format, "encoding": src.encoding,
+                "ingest_id": ingest_id, "source_path": str(path.resolve()), "source_sha256": digest_f.result(),
+                "source_bytes": size, "source_format": src.format, "encoding": src.encoding,
                 "mapping": json.dumps(resolved, ensure_ascii=False), "rows_read": rows_read,
                 "rows_quarantined": quarantined, "rows_duplicate": dup.height,
                 "started_at": started,
