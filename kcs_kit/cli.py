@@ -154,8 +154,10 @@ def _register() -> None:
     from kcs_kit import (
         cli_analytics,  # noqa: F401
         cli_bench,  # noqa: F401
+        cli_eval,  # noqa: F401
         cli_index,  # noqa: F401
         cli_lake,  # noqa: F401
+        cli_match,  # noqa: F401
         cli_registry,  # noqa: F401
     )
 

@@ -85,6 +85,7 @@ class Settings:
     )
     chroma_host: str = _f("127.0.0.1", "Host of the Chroma server when chroma_mode is 'http'.")
     chroma_port: int = _f(8000, "Port of the Chroma server when chroma_mode is 'http'.")
+    match_ocr: bool = _f(True, "Read words on the photos (RapidOCR) while matching; a strong signal for brand names.")
     ocr_engines: str = _f(
         "rapidocr,tesseract",
         "OCR engines to read text from photos, comma-separated, merged in this order: 'rapidocr' (Latin and "

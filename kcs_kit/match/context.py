@@ -1,0 +1,202 @@
+"""What matching needs loaded, built once per workspace and registry state and reused across queries:
+the encoder, the collections, design facts, the name index for OCR, cached features, the fusion model."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from kcs_kit.config import Settings
+from kcs_kit.embed.base import OcrWord
+from kcs_kit.embed.local import LocalEncoder, LocalFeatures
+from kcs_kit.errors import IndexNotBuiltError, NotFoundError
+from kcs_kit.index.build import CODEBOOK, load_encoder
+from kcs_kit.index.features import FeatureStore
+from kcs_kit.lake import catalog
+from kcs_kit.match.fusion import PRIOR_MODEL, FusionModel
+from kcs_kit.match.verify import descriptors
+
+FUSION_FILE = Path("models") / "fusion.json"
+_CACHE: dict[tuple, MatchContext] = {}
+
+
+@dataclass(frozen=True)
+class DesignInfo:
+    title: str
+    right_holder: str
+    registration_no: str
+    hs6: tuple[str, ...]
+    genuine_price_krw: float | None
+    active: bool
+
+
+def norm(text: str) -> str:
+    return re.sub(r"[^0-9A-Z가-힣]", "", text.upper())
+
+
+def trigrams(s: str) -> set[str]:
+    s = f"^{s}$"
+    return {s[i:i + 3] for i in range(len(s) - 2)}
+
+
+class TitleIndex:
+    """Design names for OCR: exact normalised names and a trigram index for fuzzy matches."""
+
+    def __init__(self, titles: dict[str, str]) -> None:
+        self.by_name: dict[str, list[str]] = {}
+        self.grams: dict[str, set[str]] = {}
+        for design_id, title in titles.items():
+            n = norm(title)
+            if len(n) >= 2:
+                self.by_name.setdefault(n, []).append(design_id)
+                for g in trigrams(n):
+                    self.grams.setdefault(g, set()).add(n)
+
+    def lookup(self, words: list[OcrWord]) -> tuple[dict[str, float], dict[str, str]]:
+        scores: dict[str, float] = {}
+        which: dict[str, str] = {}
+        tokens = [(norm(part), w) for w in words for part in {w.text, *w.text.split()}]
+        tokens += [(norm(a.text + b.text), a) for a, b in zip(words, words[1:], strict=False)]  # "COCA" "COLA"
+        for tok, w in tokens:
+            if tok in self.by_name:
+                cands = {tok}
+            elif len(tok) >= 4:
+                cands = {n for g in trigrams(tok) for n in self.grams.get(g, ())}
+            else:
+                continue
+            for name in cands:
+                tg, ng = trigrams(tok), trigrams(name)
+                dice = 1.0 if tok == name else 2 * len(tg & ng) / (len(tg) + len(ng))
+                score = dice * w.confidence if dice >= 0.6 else 0.0
+                for d in self.by_name.get(name, ()):
+                    if score > scores.get(d, 0.0):
+                        scores[d], which[d] = score, w.text
+        return scores, which
+
+
+class MatchContext:
+    def __init__(self, settings: Settings) -> None:
+        from kcs_kit.index.chroma import open_index
+
+        self.settings = settings
+        self.encoder: LocalEncoder = load_encoder(settings)
+        self.image_index = open_index(settings, family="image", encoder_name=self.encoder.name,
+                                      encoder_version=self.encoder.version, dim=self.encoder.dim, create=False)
+        self.designs = _designs(settings)
+        self.titles = TitleIndex({d: i.title for d, i in self.designs.items()})
+        self.store = FeatureStore(settings)
+        self._features: OrderedDict[str, list[tuple[LocalFeatures, np.ndarray]]] = OrderedDict()
+        path = settings.workspace / FUSION_FILE
+        self.fusion = FusionModel.load(path) if path.exists() else PRIOR_MODEL
+        self.version = f"{self.encoder.name}/{self.encoder.version}|fusion/{self.fusion.version}"
+        self._ocr: list | None = None
+        self._text: tuple | None = None
+
+    def design_features(self, design_id: str) -> list[tuple[LocalFeatures, np.ndarray]]:
+        if design_id not in self._features:
+            views = self.store.load(design_id).views
+            self._features[design_id] = [(v, descriptors(v)) for v in views]
+            if len(self._features) > 5000:
+                self._features.popitem(last=False)
+        return self._features[design_id]
+
+    def read_words(self, images: list[np.ndarray]) -> list[OcrWord]:
+        if self._ocr is None:
+            from kcs_kit.embed.ocr_rapid import RapidOcrEngine
+
+            self._ocr = [RapidOcrEngine()] if self.settings.match_ocr else []
+        return [w for img in images for engine in self._ocr for w in engine.read(img)]
+
+    def title_matches(self, words: list[OcrWord]) -> tuple[dict[str, float], dict[str, str]]:
+        return self.titles.lookup(words) if words else ({}, {})
+
+    def text_matches(self, text: str) -> dict[str, float]:
+        if not text.strip():
+            return {}
+        if self._text is None:
+            from kcs_kit.embed.base import get
+            from kcs_kit.index.chroma import open_index
+
+            enc = get("text", "minilm", self.settings)
+            try:
+                ix = open_index(self.settings, family="text", encoder_name=enc.name, encoder_version=enc.version,
+                                dim=enc.dim, create=False)
+            except IndexNotBuiltError:
+                ix = None
+            self._text = (enc, ix)
+        enc, ix = self._text
+        if ix is None:
+            return {}
+        return {h.id: h.score for h in ix.query(enc.encode_texts([text]), 5)[0]}
+
+    def active_ids(self, filters: dict | None) -> set[str]:
+        ids = {d for d, i in self.designs.items() if i.active}
+        if filters and "right_holder" in filters:
+            ids = {d for d in ids if self.designs[d].right_holder == filters["right_holder"]}
+        return ids
+
+    def declaration(self, declaration_id: str | None) -> dict | None:
+        if not declaration_id:
+            return None
+        with catalog.connect(self.settings, read_only=True) as con:
+            rows = con.execute("SELECT hs6, item_price_krw, origin_country FROM declarations "
+                               "WHERE declaration_id = ?", [declaration_id]).fetchall()
+            goods = con.execute("SELECT min(unit_value_krw) FROM goods_lines WHERE declaration_id = ?",
+                                [declaration_id]).fetchall() if _has(con, "goods_lines") else [(None,)]
+        if not rows:
+            raise NotFoundError(f"declaration {declaration_id!r}: not in the lake of {self.settings.workspace}",
+                                hint="check the number, or ingest the declarations first (kcs lake ingest)")
+        hs6, price, origin = rows[0]
+        return {"hs6": hs6, "unit_value": goods[0][0] or price, "origin": origin}
+
+    def declaration_signals(self, decl: dict | None, design_id: str) -> tuple[float, float]:
+        info = self.designs.get(design_id)
+        if not decl or not info:
+            return 0.0, 0.0
+        hs = 1.0 if decl["hs6"] in info.hs6 else 0.5 if any(h[:2] == decl["hs6"][:2] for h in info.hs6) else 0.0
+        under = 0.0
+        if info.genuine_price_krw and decl["unit_value"]:
+            under = min(max(math.log10(info.genuine_price_krw / max(decl["unit_value"], 1.0)), 0.0), 2.0) / 2
+        return hs, under
+
+
+def _has(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0])
+
+
+def _designs(settings: Settings) -> dict[str, DesignInfo]:
+    today = date.today()
+    with catalog.connect(settings, read_only=True) as con:
+        if not _has(con, "designs"):
+            raise IndexNotBuiltError(f"{settings.workspace}: no design registry",
+                                     hint="run `kcs registry import DIR` and `kcs index build` (or `make demo`)")
+        rows = con.execute(
+            "SELECT design_id, title, right_holder, coalesce(registration_no, ''), coalesce(hs6, []), "
+            "genuine_price_krw, status = 'registered' AND (valid_from IS NULL OR valid_from <= ?) "
+            "AND (valid_to IS NULL OR valid_to >= ?) FROM designs", [today, today]).fetchall()
+    return {r[0]: DesignInfo(r[1] or "", r[2] or "", r[3], tuple(r[4]), r[5], bool(r[6])) for r in rows}
+
+
+def _stamp(settings: Settings) -> tuple:
+    codebook = settings.registry_dir / CODEBOOK
+    fusion = settings.workspace / FUSION_FILE
+    with catalog.connect(settings, read_only=True) as con:
+        reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] if _has(con, "designs") \
+            else (0, None)
+    mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion)]
+    return (str(settings.workspace), *reg, *mtime)
+
+
+def get_context(settings: Settings) -> MatchContext:
+    """The cached context of this workspace, rebuilt when the registry, codebook or fusion model changed."""
+    key = _stamp(settings)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = MatchContext(settings)
+    return _CACHE[key]

@@ -1,0 +1,179 @@
+"""``match()``: photos of one item -> ranked registered designs with right holder and calibrated probability.
+
+Pipeline (every step is evidence on the result):
+1. load the photos safely (EXIF, size guards) and apply the officer's crop;
+2. local features of each photo, read both ways (dark-on-light and inverted, for embossed or reversed
+   marks); VLAD vectors of the whole photo and of a window pyramid query the image collection (shortlist);
+3. OCR words are matched to the designs' names (exact and trigram-fuzzy) and, with the officer's text, to
+   the text collection: more candidates and a strong signal;
+4. geometric verification of the shortlist against the feature store (ratio test + RANSAC homography);
+5. declaration conditioning when a declaration is given (declared HS6 vs the design's codes, declared
+   value vs the genuine price);
+6. fusion into calibrated probabilities with a "no registered design" option (``fusion.py``).
+
+Example::
+
+    >>> from kcs_kit.match.engine import match
+    >>> result = match(["photo.jpg"], settings)  # doctest: +SKIP
+    >>> result.candidates[0].design_id, round(result.candidates[0].probability, 2)  # doctest: +SKIP
+    ('nike', 0.97)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kcs_kit.config import Settings
+from kcs_kit.embed.local import LocalFeatures, extract_features
+from kcs_kit.errors import ImageError
+from kcs_kit.match.context import MatchContext, get_context
+from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS
+from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, load_photo, parse_crop
+from kcs_kit.match.types import Candidate, Evidence, MatchResult
+from kcs_kit.match.verify import NONE, Verification, descriptors, verify_pair
+
+QUERY_SIDE = 800
+QUERY_FEATURES = 1500
+SHORTLIST_K = 30
+VERIFY = 30
+REJECT_AT = 0.5
+
+
+@dataclass
+class _Read:
+    """One photo read one way (normal or inverted)."""
+
+    photo: int
+    feats: LocalFeatures
+    desc: np.ndarray
+    size: tuple[int, int]
+    scale: float
+
+
+def _windows(f: LocalFeatures) -> list[LocalFeatures]:
+    """The whole frame and a pyramid of overlapping windows (features are computed once)."""
+    out = [f]
+    w, h = f.width, f.height
+    for frac, steps in ((0.6, 3), (0.4, 4)):
+        ww, hh = w * frac, h * frac
+        for fx in np.linspace(0, 1, steps):
+            for fy in np.linspace(0, 1, steps):
+                x0, y0 = fx * (w - ww), fy * (h - hh)
+                k = f.keypoints
+                m = (k[:, 0] >= x0) & (k[:, 0] < x0 + ww) & (k[:, 1] >= y0) & (k[:, 1] < y0 + hh)
+                if m.sum() >= 8:
+                    out.append(LocalFeatures(k[m], f.descriptors[m], w, h))
+    return out
+
+
+def _read_photos(photos: Sequence[Photo]) -> list[_Read]:
+    reads = []
+    for i, p in enumerate(photos):
+        for invert in (False, True):
+            f = extract_features(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES, invert=invert)
+            reads.append(_Read(i, f, descriptors(f), (p.rgb.shape[1], p.rgb.shape[0]), p.scale))
+    return reads
+
+
+def _shortlist(ctx: MatchContext, reads: list[_Read], where: dict | None) -> dict[str, float]:
+    vecs = [ctx.encoder.global_vector(w) for r in reads for w in _windows(r.feats)]
+    best: dict[str, float] = {}
+    for hits in ctx.image_index.query(np.stack(vecs), SHORTLIST_K, where=where):
+        for h in hits:
+            d = h.metadata.get("design_id", h.id.split("#")[0])
+            best[d] = max(best.get(d, -1.0), h.score)
+    return best
+
+
+def _verify(ctx: MatchContext, reads: list[_Read], design_id: str) -> tuple[Verification, int | None, float]:
+    """Best verification of the design over photos, readings and views; (result, photo index, scale)."""
+    best, where, scale = NONE, None, 1.0
+    for view, (vf, vd) in enumerate(ctx.design_features(design_id)):
+        for r in reads:
+            v = verify_pair(r.feats, r.desc, vf, vd, r.size)
+            if (v.inliers, v.plausible) > (best.inliers, best.plausible):
+                best, where, scale = v, r.photo, r.scale
+        del view
+    return best, where, scale
+
+
+def _signals(ver: Verification, shortlist: float, ocr: float, text: float, decl: tuple[float, float]) -> np.ndarray:
+    inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
+    return np.array([max(shortlist, 0.0), inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl])
+
+
+def _candidates(ctx: MatchContext, short: dict[str, float], ocr: dict[str, float], text: dict[str, float],
+                active: set[str]) -> list[str]:
+    ranked = sorted(short, key=short.get, reverse=True)[:VERIFY]
+    extra = [d for d in sorted(ocr, key=ocr.get, reverse=True)[:10] if d not in ranked]
+    extra += [d for d in sorted(text, key=text.get, reverse=True)[:5] if d not in ranked and d not in extra]
+    return [d for d in ranked + extra if d in active]
+
+
+def _evidence(ctx: MatchContext, f: np.ndarray, ver: Verification, ocr_word: str | None) -> tuple[Evidence, ...]:
+    contrib = ctx.fusion.contributions(f)
+    details = {
+        "shortlist": f"global shape/texture similarity {f[0]:.2f}",
+        "inliers": f"{ver.inliers} keypoints agree under one perspective transform"
+                   + ("" if ver.plausible or not ver.inliers else " (implausible shape)"),
+        "inlier_ratio": f"{ver.inlier_ratio:.0%} of the design's keypoints found",
+        "ocr": f"OCR read '{ocr_word}' ({f[3]:.2f})" if ocr_word else "no matching word read",
+        "text": f"text similarity {f[4]:.2f}",
+        "hs_match": f"declared HS6 agrees with the design's goods ({f[5]:.1f})",
+        "undervaluation": f"declared value below the genuine price (score {f[6]:.2f})",
+    }
+    return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
+                 if v or s in ("shortlist", "inliers"))
+
+
+def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]:
+    if not photos:
+        raise ImageError("match: expected at least one photo of the item, found none")
+    loaded = [load_photo(p, max_pixels=settings.max_image_pixels,
+                         name=None if isinstance(p, str) else f"photo {i + 1}") for i, p in enumerate(photos)]
+    box = parse_crop(crop)
+    if box is not None:
+        loaded[0] = apply_crop(loaded[0], box)
+    return loaded
+
+
+def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
+          text: str | None = None, top_k: int = 10, filters: dict | None = None) -> MatchResult:
+    """Rank the registered designs that the item in ``photos`` may copy (see the module docstring)."""
+    t0 = time.perf_counter()
+    ctx = get_context(settings)
+    loaded = _load(photos, crop, settings)
+    reads = _read_photos(loaded)
+    short = _shortlist(ctx, reads, filters)
+    words = ctx.read_words([p.rgb for p in loaded])
+    ocr, ocr_word = ctx.title_matches(words)
+    text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
+    decl = ctx.declaration(declaration_id)
+    active = ctx.active_ids(filters)
+    cands = _candidates(ctx, short, ocr, text_sim, active)
+    rows = []
+    for d in cands:
+        ver, where, scale = _verify(ctx, reads, d)
+        f = _signals(ver, short.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0), ctx.declaration_signals(decl, d))
+        rows.append((d, f, ver, where, scale))
+    feats = np.stack([r[1] for r in rows]) if rows else np.zeros((0, len(SIGNALS)))
+    q = np.array([max(short.values(), default=0.0), float(feats[:, 1].max()) if rows else 0.0,
+                  math.log1p(len(words)) / 3])
+    probs, p_none = ctx.fusion.probabilities(feats, q[: len(QUERY_SIGNALS)])
+    order = np.argsort(-probs)[:top_k]
+    out = []
+    for rank, i in enumerate(order, 1):
+        d, f, ver, where, scale = rows[i]
+        info = ctx.designs.get(d)
+        out.append(Candidate(
+            d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
+            info.registration_no if info else "", _evidence(ctx, f, ver, ocr_word.get(d)), where,
+            tuple(v / scale for v in ver.region) if ver.region else None,
+            tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
+    return MatchResult(tuple(out), p_none, p_none >= REJECT_AT, (time.perf_counter() - t0) * 1000,
+                       tuple(p.size for p in loaded), tuple(w.text for w in words), ctx.version, declaration_id)

@@ -1,0 +1,131 @@
+"""Fusion of the signals into calibrated probabilities: a conditional-logit model with a "no match" option.
+
+For one query with candidates i = 1..n and signal vectors f_i, the score of candidate i is z_i = w . f_i and
+the score of "no registered design matches" is z_0 = b (+ w0 . g, signals of the query as a whole). Then
+
+    P(candidate i) = exp(z_i) / (exp(z_0) + sum_j exp(z_j)),   p_no_match = exp(z_0) / (same sum)
+
+so the probabilities of one query sum to 1 and ``p_no_match`` is part of the same calibrated model. The
+weights are fitted by maximum likelihood (L2-regularised, plain numpy) on labelled queries: the photo
+benchmark now, officers' decisions later. Each signal's contribution to a candidate is w_k * f_ik, which the
+explanations show. Until a model is fitted, documented prior weights are used (version ``prior-1``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SIGNALS = ("shortlist", "inliers", "inlier_ratio", "ocr", "text", "hs_match", "undervaluation")
+QUERY_SIGNALS = ("best_shortlist", "best_inliers", "ocr_words")
+# Prior weights: hand-set from what each signal means, before any fitting (documented, not tuned).
+PRIOR = {"shortlist": 5.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
+         "undervaluation": 0.3}
+PRIOR_NONE = 7.5
+
+
+@dataclass(frozen=True)
+class FusionModel:
+    weights: dict[str, float]
+    none_bias: float
+    none_weights: dict[str, float] = field(default_factory=dict)
+    version: str = "prior-1"
+    trained_on: str = ""  # what it was fitted on (query package, n queries)
+
+    def score(self, feats: np.ndarray) -> np.ndarray:
+        w = np.array([self.weights.get(s, 0.0) for s in SIGNALS])
+        return feats @ w
+
+    def none_score(self, qfeats: np.ndarray) -> float:
+        w0 = np.array([self.none_weights.get(s, 0.0) for s in QUERY_SIGNALS])
+        return float(self.none_bias + qfeats @ w0)
+
+    def probabilities(self, feats: np.ndarray, qfeats: np.ndarray) -> tuple[np.ndarray, float]:
+        """(P per candidate, p_no_match) for one query; ``feats`` is (n, len(SIGNALS))."""
+        z = np.concatenate([[self.none_score(qfeats)], self.score(feats)]) if len(feats) else \
+            np.array([self.none_score(qfeats)])
+        z = z - z.max()
+        e = np.exp(z)
+        p = e / e.sum()
+        return p[1:], float(p[0])
+
+    def contributions(self, f: np.ndarray) -> dict[str, float]:
+        return {s: float(self.weights.get(s, 0.0) * v) for s, v in zip(SIGNALS, f, strict=True)}
+
+    def to_json(self) -> str:
+        return json.dumps({"weights": self.weights, "none_bias": self.none_bias, "none_weights": self.none_weights,
+                           "version": self.version, "trained_on": self.trained_on}, indent=2, sort_keys=True)
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json())
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> FusionModel:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return cls(d["weights"], d["none_bias"], d.get("none_weights", {}), d["version"], d.get("trained_on", ""))
+
+
+PRIOR_MODEL = FusionModel(dict(PRIOR), PRIOR_NONE)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled query: candidate signals, query signals, index of the true candidate (-1 = none)."""
+
+    feats: np.ndarray
+    qfeats: np.ndarray
+    truth: int
+
+
+def _nll_grad(theta: np.ndarray, data: Sequence[Example], l2: float) -> tuple[float, np.ndarray]:
+    k = len(SIGNALS)
+    w, b, w0 = theta[:k], theta[k], theta[k + 1:]
+    loss, grad = 0.0, np.zeros_like(theta)
+    for ex in data:
+        z = np.concatenate([[b + ex.qfeats @ w0], ex.feats @ w]) if len(ex.feats) else np.array([b + ex.qfeats @ w0])
+        z = z - z.max()
+        p = np.exp(z) / np.exp(z).sum()
+        t = ex.truth + 1
+        loss -= np.log(p[t] + 1e-12)
+        y = np.zeros_like(p)
+        y[t] = 1.0
+        d = p - y
+        if len(ex.feats):
+            grad[:k] += ex.feats.T @ d[1:]
+        grad[k] += d[0]
+        grad[k + 1:] += d[0] * ex.qfeats
+    n = max(len(data), 1)
+    loss = loss / n + l2 * float(theta @ theta)
+    return loss, grad / n + 2 * l2 * theta
+
+
+def fit(data: Sequence[Example], *, l2: float = 1e-3, iters: int = 400, trained_on: str = "") -> FusionModel:
+    """Maximum-likelihood weights (L-BFGS from scipy when present, else gradient descent)."""
+    start = np.concatenate([[PRIOR[s] for s in SIGNALS], [PRIOR_NONE], np.zeros(len(QUERY_SIGNALS))])
+    try:
+        from scipy.optimize import minimize
+
+        res = minimize(_nll_grad, start, args=(data, l2), jac=True, method="L-BFGS-B", options={"maxiter": iters})
+        theta = res.x
+    except ImportError:  # pragma: no cover - scipy is installed with sentence-transformers
+        theta = start.copy()
+        for _ in range(iters):
+            _, g = _nll_grad(theta, data, l2)
+            theta -= 0.5 * g
+    k = len(SIGNALS)
+    digest = hashlib.sha256(theta.tobytes()).hexdigest()[:12]
+    return FusionModel({s: float(v) for s, v in zip(SIGNALS, theta[:k], strict=True)}, float(theta[k]),
+                       {s: float(v) for s, v in zip(QUERY_SIGNALS, theta[k + 1:], strict=True)},
+                       f"clogit-{digest}", trained_on)

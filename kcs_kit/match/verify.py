@@ -1,0 +1,77 @@
+"""Geometric verification of one (photo, design) pair: descriptor matches + RANSAC homography.
+
+Returns the inliers, their share of the design's keypoints, and the design's outline mapped into the
+photo (the matched region), which the explanations draw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kcs_kit.embed.local import LocalFeatures, root_sift
+
+RATIO = 0.8
+RANSAC_PX = 6.0
+
+
+@dataclass(frozen=True)
+class Verification:
+    inliers: int
+    matches: int  # ratio-test matches before RANSAC
+    inlier_ratio: float  # inliers / keypoints of the design view
+    corners: tuple[tuple[float, float], ...] | None  # design view outline in photo pixels
+    region: tuple[float, float, float, float] | None  # bounding box of the corners, clipped
+    plausible: bool  # the homography is not degenerate (no fold, sane area)
+
+
+NONE = Verification(0, 0, 0.0, None, None, False)
+
+
+def _matcher():
+    import cv2
+
+    return cv2.BFMatcher(cv2.NORM_L2)
+
+
+def _plausible(corners: np.ndarray) -> bool:
+    import cv2
+
+    if not np.isfinite(corners).all():
+        return False
+    pts = corners.reshape(-1, 2).astype(np.float32)
+    return bool(cv2.isContourConvex(pts)) and cv2.contourArea(pts) > 64
+
+
+def verify_pair(photo: LocalFeatures, photo_desc: np.ndarray, design: LocalFeatures, design_desc: np.ndarray,
+                photo_size: tuple[int, int]) -> Verification:
+    """``*_desc`` are RootSIFT float32 descriptors (computed once per photo / design by the caller)."""
+    import cv2
+
+    if len(design) < 4 or len(photo) < 4:
+        return NONE
+    pairs = _matcher().knnMatch(design_desc, photo_desc, k=2)
+    good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO * n.distance]
+    if len(good) < 4:
+        return Verification(0, len(good), 0.0, None, None, False)
+    src = design.keypoints[[g.queryIdx for g in good], :2].astype(np.float32)
+    dst = photo.keypoints[[g.trainIdx for g in good], :2].astype(np.float32)
+    H, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX, maxIters=500, confidence=0.99)
+    if H is None or mask is None:
+        return Verification(0, len(good), 0.0, None, None, False)
+    inliers = int(mask.sum())
+    w, h = design.width, design.height
+    outline = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
+    corners = cv2.perspectiveTransform(outline, H).reshape(-1, 2)
+    ok = _plausible(corners)
+    pw, ph = photo_size
+    x0, y0 = np.clip(corners.min(0), 0, [pw, ph])
+    x1, y1 = np.clip(corners.max(0), 0, [pw, ph])
+    return Verification(inliers, len(good), inliers / max(len(design), 1),
+                        tuple((float(x), float(y)) for x, y in corners), (float(x0), float(y0), float(x1), float(y1)),
+                        ok)
+
+
+def descriptors(f: LocalFeatures) -> np.ndarray:
+    return root_sift(f.descriptors) if len(f) else np.zeros((0, 128), np.float32)

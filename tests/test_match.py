@@ -1,0 +1,159 @@
+"""match(): exact ranks on known pairs, multi-photo, crop, EXIF rotation, bad photos, no-match, CLI."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import make_registry
+from PIL import Image
+
+from kcs_kit.cli import main
+from kcs_kit.errors import ImageError
+from kcs_kit.index.build import build_index
+from kcs_kit.match.engine import match
+from kcs_kit.registry import store
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    from kcs_kit.config import load_settings
+
+    root = tmp_path_factory.mktemp("match")
+    settings = load_settings(workspace=root / "ws", env={}, match_ocr=False)
+    store.import_package(make_registry(root / "pkg", 30), settings)
+    build_index(settings, text=False, workers=1)
+    return settings
+
+
+def render(settings, design_id: str, variant: str = "colour") -> np.ndarray:
+    d = store.get_design(settings, design_id)
+    path = next(i.path for i in d.images if i.view == 0 and i.variant == variant)
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def scene(mark: np.ndarray, seed: int, *, size=(900, 700), frac=0.45, at=None) -> np.ndarray:
+    """The mark warped by a perspective transform onto a textured background."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    bg = rng.normal(150, 25, (h, w, 3)).clip(0, 255).astype(np.uint8)
+    bg = cv2.GaussianBlur(bg, (0, 0), 3)
+    s = int(min(w, h) * frac)
+    cx, cy = at or (w // 2, h // 2)
+    jit = rng.uniform(-0.08, 0.08, (4, 2)) * s
+    dst = np.float32([[cx - s / 2, cy - s / 2], [cx + s / 2, cy - s / 2], [cx + s / 2, cy + s / 2],
+                      [cx - s / 2, cy + s / 2]]) + jit.astype(np.float32)
+    m = mark.shape[0]
+    H = cv2.getPerspectiveTransform(np.float32([[0, 0], [m, 0], [m, m], [0, m]]), dst)
+    warped = cv2.warpPerspective(mark, H, (w, h))
+    mask = cv2.warpPerspective(np.full((m, m), 255, np.uint8), H, (w, h)) > 0
+    bg[mask] = warped[mask]
+    return bg
+
+
+def jpeg(rgb: np.ndarray, exif_orientation: int | None = None) -> bytes:
+    im = Image.fromarray(rgb)
+    buf = io.BytesIO()
+    if exif_orientation:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        im.save(buf, format="JPEG", quality=85, exif=exif)
+    else:
+        im.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def ids(settings):
+    return sorted(store.active_design_ids(settings))
+
+
+def test_exact_render_ranks_its_design_first(ws):
+    for design_id in ids(ws)[:6]:
+        r = match([render(ws, design_id)], ws)
+        first, second = r.candidates[0], r.candidates[1]
+        assert first.design_id == design_id and first.rank == 1
+        assert first.probability > 2 * second.probability  # clearly ahead (absolute values need a fitted model)
+        assert first.right_holder and first.evidence
+
+
+def test_warped_photo_on_background_and_the_matched_region(ws):
+    hits = 0
+    for k, design_id in enumerate(ids(ws)[:10]):
+        photo = scene(render(ws, design_id), seed=k)
+        r = match([jpeg(photo)], ws)
+        if r.candidates and r.candidates[0].design_id == design_id:
+            hits += 1
+            if r.candidates[0].region is None:  # ranked first on the shortlist alone, not verified
+                continue
+            x0, y0, x1, y1 = r.candidates[0].region
+            assert x0 < 450 < x1 and y0 < 350 < y1  # the region covers the mark in the middle
+    assert hits >= 8
+
+
+def test_multi_photo_item_uses_the_photo_that_shows_the_mark(ws):
+    design_id = ids(ws)[3]
+    noise = np.random.default_rng(1).integers(0, 255, (600, 800, 3), dtype=np.uint8)
+    r = match([noise, scene(render(ws, design_id), seed=9)], ws)
+    assert r.candidates[0].design_id == design_id and r.candidates[0].photo_index == 1
+    assert r.photo_sizes == ((800, 600), (900, 700))
+
+
+def test_crop_searches_only_the_box(ws):
+    design_id = ids(ws)[5]
+    photo = scene(render(ws, design_id), seed=3, size=(1400, 1000), frac=0.25, at=(1150, 800))
+    r = match([photo], ws, crop="900,550,1400,1000")
+    assert r.candidates[0].design_id == design_id
+    with pytest.raises(ImageError, match="outside"):
+        match([photo], ws, crop="1500,1100,1600,1200")
+
+
+def test_exif_rotated_photo_is_read_upright(ws):
+    design_id = ids(ws)[7]
+    upright = scene(render(ws, design_id), seed=4)
+    stored = np.ascontiguousarray(np.rot90(upright, k=1))  # as a phone stores it; EXIF 6 turns it back
+    r = match([jpeg(stored, exif_orientation=6)], ws)
+    assert r.photo_sizes == ((900, 700),)
+    assert r.candidates[0].design_id == design_id
+
+
+@pytest.mark.parametrize("data,why", [
+    (b"", "empty file"),
+    (b"hello, this is not a photo", "expected a JPEG"),
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 40, "corrupt or truncated"),
+])
+def test_bad_photos_are_clear_errors(ws, data, why):
+    with pytest.raises(ImageError, match=why):
+        match([data], ws)
+
+
+def test_tiny_and_bomb_photos(ws):
+    with pytest.raises(ImageError, match="at least 32x32"):
+        match([np.zeros((20, 20, 3), np.uint8)], ws)
+    big = Image.new("1", (9000, 9000))
+    buf = io.BytesIO()
+    big.save(buf, format="PNG")
+    from kcs_kit.config import load_settings
+
+    small_limit = load_settings(workspace=ws.workspace, env={}, match_ocr=False, max_image_pixels=10_000_000)
+    with pytest.raises(ImageError, match="limit"):
+        match([buf.getvalue()], small_limit)
+
+
+def test_photo_without_a_mark_is_rejected(ws):
+    rng = np.random.default_rng(5)
+    plain = cv2.GaussianBlur(rng.normal(120, 30, (700, 900, 3)).clip(0, 255).astype(np.uint8), (0, 0), 4)
+    r = match([plain], ws)
+    assert r.rejected and r.p_no_match >= 0.5 and r.top is None
+
+
+def test_cli_json(ws, tmp_path):
+    design_id = ids(ws)[0]
+    p = tmp_path / "item.jpg"
+    p.write_bytes(jpeg(render(ws, design_id)))
+    r = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "match", str(p), "--json", "--top-k", "3"],
+                           env={"KCS_MATCH_OCR": "0"})
+    assert r.exit_code == 0, r.output
+    assert f'"design_id": "{design_id}"' in r.output and '"p_no_match"' in r.output
