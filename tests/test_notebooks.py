@@ -27,8 +27,9 @@ def test_notebook_runs(path, tmp_path):
     import papermill
 
     out = tmp_path / path.name
-    papermill.execute_notebook(str(path), str(out), parameters={"workspace": str(tmp_path / "ws"), "registry_limit": 30},
-                               kernel_name="python3", cwd=str(REPO / "notebooks"), progress_bar=False)
+    params = {"workspace": str(tmp_path / "ws"), "registry_limit": 30}
+    papermill.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3",
+                               cwd=str(REPO / "notebooks"), progress_bar=False)
     nb = nbformat.read(out, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
