@@ -158,6 +158,7 @@ def _register() -> None:
         cli_index,  # noqa: F401
         cli_lake,  # noqa: F401
         cli_match,  # noqa: F401
+        cli_model,  # noqa: F401
         cli_registry,  # noqa: F401
     )
 

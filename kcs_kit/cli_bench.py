@@ -57,3 +57,34 @@ def bench_lake(ctx: click.Context, rows: str, folder: Path | None, keep: bool, n
         log(f"wrote {BENCHMARKS_MD}")
     emit(results, as_json, lambda _r: click.echo(text))
     sys.stdout.flush()
+
+
+@bench.command("index")
+@click.option("--scale", "scale_n", default=300_000, show_default=True,
+              help="Vectors for the scale part (the KCS system's 300,000 designs).")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Where bench workspaces go (default: <workspace>/bench/index).")
+@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@json_option
+@click.pass_context
+def bench_index(ctx: click.Context, scale_n: int, folder: Path | None, no_write: bool, as_json: bool) -> None:
+    """Indexing speed (designs/s), disk size and cold start of the design index, at 3,453 and 300,000 designs.
+
+    Targets: >= 30 designs/s with the default encoder; <= 3 GB for 300,000 designs; the index opens and
+    answers its first query in <= 3 s.
+
+    \b
+    Example:
+      kcs bench index
+      kcs bench index --scale 50000 --no-write
+    """
+    from kcs_kit.bench import index
+    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+
+    log = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    result = index.run(settings_of(ctx), scale_n=scale_n, folder=folder, log=log)
+    text = index.render(result, f"kcs bench index --scale {scale_n}", machine())
+    if not no_write:
+        update_section("index", text, BENCHMARKS_MD)
+        log(f"wrote {BENCHMARKS_MD}")
+    emit(result, as_json, lambda _r: click.echo(text))

@@ -142,10 +142,25 @@ def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]
     return loaded
 
 
-def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
-          text: str | None = None, top_k: int = 10, filters: dict | None = None) -> MatchResult:
-    """Rank the registered designs that the item in ``photos`` may copy (see the module docstring)."""
-    t0 = time.perf_counter()
+@dataclass
+class Analysis:
+    """Everything computed for one item before fusion: candidate rows and the query's own signals."""
+
+    ctx: MatchContext
+    photos: list[Photo]
+    words: list
+    rows: list[tuple[str, np.ndarray, Verification, int | None, float]]  # design, signals, verification, photo, scale
+    query_signals: np.ndarray
+    ocr_word: dict[str, str]
+
+    @property
+    def feats(self) -> np.ndarray:
+        return np.stack([r[1] for r in self.rows]) if self.rows else np.zeros((0, len(SIGNALS)))
+
+
+def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
+            text: str | None = None, filters: dict | None = None) -> Analysis:
+    """Steps 1-5 of the pipeline: candidates with their signals (no probabilities yet)."""
     ctx = get_context(settings)
     loaded = _load(photos, crop, settings)
     reads = _read_photos(loaded)
@@ -154,26 +169,30 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
-    active = ctx.active_ids(filters)
-    cands = _candidates(ctx, short, ocr, text_sim, active)
     rows = []
-    for d in cands:
+    for d in _candidates(ctx, short, ocr, text_sim, ctx.active_ids(filters)):
         ver, where, scale = _verify(ctx, reads, d)
         f = _signals(ver, short.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0), ctx.declaration_signals(decl, d))
         rows.append((d, f, ver, where, scale))
-    feats = np.stack([r[1] for r in rows]) if rows else np.zeros((0, len(SIGNALS)))
-    q = np.array([max(short.values(), default=0.0), float(feats[:, 1].max()) if rows else 0.0,
+    q = np.array([max(short.values(), default=0.0), max((r[1][1] for r in rows), default=0.0),
                   math.log1p(len(words)) / 3])
-    probs, p_none = ctx.fusion.probabilities(feats, q[: len(QUERY_SIGNALS)])
-    order = np.argsort(-probs)[:top_k]
+    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word)
+
+
+def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
+          text: str | None = None, top_k: int = 10, filters: dict | None = None) -> MatchResult:
+    """Rank the registered designs that the item in ``photos`` may copy (see the module docstring)."""
+    t0 = time.perf_counter()
+    a = analyse(photos, settings, crop=crop, declaration_id=declaration_id, text=text, filters=filters)
+    probs, p_none = a.ctx.fusion.probabilities(a.feats, a.query_signals)
     out = []
-    for rank, i in enumerate(order, 1):
-        d, f, ver, where, scale = rows[i]
-        info = ctx.designs.get(d)
+    for rank, i in enumerate(np.argsort(-probs)[:top_k], 1):
+        d, f, ver, where, scale = a.rows[i]
+        info = a.ctx.designs.get(d)
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
-            info.registration_no if info else "", _evidence(ctx, f, ver, ocr_word.get(d)), where,
+            info.registration_no if info else "", _evidence(a.ctx, f, ver, a.ocr_word.get(d)), where,
             tuple(v / scale for v in ver.region) if ver.region else None,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
     return MatchResult(tuple(out), p_none, p_none >= REJECT_AT, (time.perf_counter() - t0) * 1000,
-                       tuple(p.size for p in loaded), tuple(w.text for w in words), ctx.version, declaration_id)
+                       tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id)

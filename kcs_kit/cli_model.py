@@ -1,0 +1,79 @@
+"""``kcs model ...``: the fusion/calibration model behind the probabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kcs_kit.cli import emit, json_option, main, progress_factory, settings_of
+
+
+@main.group()
+def model() -> None:
+    """The fusion model that turns matching signals into calibrated probabilities.
+
+    \b
+    Example:
+      kcs model fit --queries /tmp/photos-train
+      kcs model show
+    """
+
+
+@model.command("fit")
+@click.option("--queries", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A labelled query package (queries.csv + photos), e.g. from kcs bench photos.")
+@click.option("--holdout", default=0.3, show_default=True, help="Share of queries held out to compare models.")
+@click.option("--limit", type=int, help="Use only the first N queries.")
+@json_option
+@click.pass_context
+def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None, as_json: bool) -> None:
+    """Fit the fusion model on labelled queries; activate it only if it beats the active one on held-out queries.
+
+    Use a query package generated with a different seed from the one you evaluate on.
+
+    \b
+    Example:
+      kcs bench photos --out /tmp/photos-train --n 600 --seed 7
+      kcs model fit --queries /tmp/photos-train
+    """
+    from kcs_kit.match.train import fit_fusion
+
+    r = fit_fusion(settings_of(ctx), folder, holdout=holdout, limit=limit,
+                   progress=progress_factory("queries", "analysing"))
+
+    def render(r) -> None:
+        click.echo(f"fitted on {r.fitted_on} queries, compared on {r.held_out} held out "
+                   f"({r.skipped} skipped: true design not among the candidates)")
+        for name, s in (("active", r.before), ("new", r.after)):
+            click.echo(f"  {name:<7} log-loss {s.log_loss:.3f}  reading accuracy {s.reading_accuracy:.1%}  "
+                       f"ECE {s.ece:.3f}")
+        click.echo(r.reason)
+
+    emit(r, as_json, render)
+
+
+@model.command("show")
+@json_option
+@click.pass_context
+def show_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Show the active fusion model: version, what it was fitted on, and its weights.
+
+    \b
+    Example:
+      kcs model show --json
+    """
+    from kcs_kit.match.context import FUSION_FILE
+    from kcs_kit.match.fusion import PRIOR_MODEL, FusionModel
+
+    path = settings_of(ctx).workspace / FUSION_FILE
+    m = FusionModel.load(path) if path.exists() else PRIOR_MODEL
+
+    def render(m) -> None:
+        click.echo(f"{m.version}  {m.trained_on or '(prior weights, not fitted)'}")
+        for k, v in m.weights.items():
+            click.echo(f"  {k:<16} {v:+.3f}")
+        click.echo(f"  {'no-match bias':<16} {m.none_bias:+.3f}  " +
+                   " ".join(f"{k} {v:+.2f}" for k, v in m.none_weights.items()))
+
+    emit(m, as_json, render)
