@@ -67,9 +67,9 @@ def _decode(data: bytes, name: str, max_pixels: int):
             if w * h > max_pixels:
                 raise ImageError(f"{name}: {kind} of {w}x{h} pixels is larger than the limit of {max_pixels:,}",
                                  hint="send a smaller photo, or raise KCS_MAX_IMAGE_PIXELS")
-            turned = probe.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation swaps the axes
             probe.verify()
         with Image.open(io.BytesIO(data)) as im:
+            turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientation swaps the axes
             im.draft("RGB", (MAX_SIDE * 2, MAX_SIDE * 2))  # fast JPEG downscale while decoding
             return ImageOps.exif_transpose(im).convert("RGB"), ((h, w) if turned else (w, h))
     except ImageError:
