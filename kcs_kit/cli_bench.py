@@ -88,3 +88,39 @@ def bench_index(ctx: click.Context, scale_n: int, folder: Path | None, no_write:
         update_section("index", text, BENCHMARKS_MD)
         log(f"wrote {BENCHMARKS_MD}")
     emit(result, as_json, lambda _r: click.echo(text))
+
+
+@bench.command("photos")
+@click.option("--registry", "registry_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Registry package folder with designs.csv (default: <data_dir>/simple-icons).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to write the query package into (queries.csv, photos/, README.md).")
+@click.option("--n", "n", default=2000, show_default=True, type=click.IntRange(min=1),
+              help="Number of queries (items); about 10 % have 2-3 photos.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed: the same seed gives the same files.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Processes drawing photos (the output does not depend on it).")
+@json_option
+@click.pass_context
+def bench_photos(ctx: click.Context, registry_dir: Path | None, out_dir: Path, n: int, seed: int, workers: int,
+                 as_json: bool) -> None:
+    """Generate a SYNTHETIC query package of phone-like photos of goods for `kcs eval`.
+
+    True designs are drawn uniformly from the registered designs; about 20 % of queries have none (no mark,
+    an expired or withdrawn mark, an invented logo): the right answer there is a rejection. Writes
+    OUT/queries.csv, OUT/photos/*.jpg, OUT/README.md and OUT/contact_sheet.png.
+
+    \b
+    Example:
+      kcs bench photos --out /tmp/photos --n 2000 --seed 1
+      kcs bench photos --registry data/simple-icons --out /tmp/photos-demo --n 40
+    """
+    from kcs_kit.bench.photogen import write_query_package
+    from kcs_kit.cli import progress_factory
+
+    registry_dir = registry_dir or settings_of(ctx).data_dir / "simple-icons"
+    summary = write_query_package(registry_dir, out_dir, n=n, seed=seed, workers=workers,
+                                  progress=progress_factory(unit="queries", desc="photos"))
+    emit(summary, as_json, lambda s: click.echo(
+        f"wrote {s.n} queries ({s.with_design} with a true design, {s.without_design} without), {s.photos} "
+        f"photos to {s.out_dir} in {s.seconds:.1f} s ({s.photos_per_second:.1f} photos/s); SYNTHETIC"))
