@@ -50,7 +50,9 @@ res = col.query(query_embeddings=q[:1], n_results=30)
 first = time.perf_counter() - t
 lat = []
 for v in q[1:51]:
-    t1 = time.perf_counter(); col.query(query_embeddings=v[None], n_results=30); lat.append(time.perf_counter() - t1)
+    t1 = time.perf_counter()
+    col.query(query_embeddings=v[None], n_results=30)
+    lat.append(time.perf_counter() - t1)
 print(json.dumps({"first": first, "p50_ms": float(np.median(lat) * 1000), "p95_ms": float(np.percentile(lat, 95) * 1000)}))
 """
 

@@ -21,8 +21,9 @@ import numpy as np
 import polars as pl
 
 from kcs_kit.config import Settings
-from kcs_kit.embed.local import Codebook, LocalEncoder, LocalFeatures, extract_features, learn_codebook
+from kcs_kit.embed.local import Codebook, LocalEncoder, LocalFeatures, extract_features, learn_codebook, root_sift
 from kcs_kit.errors import IndexNotBuiltError
+from kcs_kit.index.bow import build_bow, load_bow
 from kcs_kit.index.features import DesignFeatures, FeatureStore
 from kcs_kit.lake import catalog
 
@@ -226,6 +227,11 @@ def build_index(settings: Settings, *, text: bool = True, workers: int = 2, prog
             f"{removed:,} removed")
         _index_images(settings, todo, enc, ix, pool, cache, progress(todo.height) if progress and todo.height
                       else None)
+        if todo.height or removed or load_bow(settings) is None:
+            log("building the visual-word inverted file")
+            store = FeatureStore(settings)
+            build_bow(settings, {d: [root_sift(v.descriptors) for v in store.load(d).views if len(v)]
+                                 for d in sorted(active_ids)})
     finally:
         if pool:
             pool.close()

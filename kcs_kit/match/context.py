@@ -16,6 +16,7 @@ from kcs_kit.config import Settings
 from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalEncoder, LocalFeatures
 from kcs_kit.errors import IndexNotBuiltError, NotFoundError
+from kcs_kit.index.bow import MATRIX, load_bow
 from kcs_kit.index.build import CODEBOOK, load_encoder
 from kcs_kit.index.features import FeatureStore
 from kcs_kit.lake import catalog
@@ -91,6 +92,7 @@ class MatchContext:
         self.designs = _designs(settings)
         self.titles = TitleIndex({d: i.title for d, i in self.designs.items()})
         self.store = FeatureStore(settings)
+        self.bow = load_bow(settings)
         self._features: OrderedDict[str, list[tuple[LocalFeatures, np.ndarray]]] = OrderedDict()
         path = settings.workspace / FUSION_FILE
         self.fusion = FusionModel.load(path) if path.exists() else PRIOR_MODEL
@@ -189,7 +191,7 @@ def _stamp(settings: Settings) -> tuple:
     with catalog.connect(settings, read_only=True) as con:
         reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] if _has(con, "designs") \
             else (0, None)
-    mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion)]
+    mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion, settings.registry_dir / MATRIX)]
     return (str(settings.workspace), *reg, *mtime)
 
 

@@ -102,30 +102,35 @@ def _verify(ctx: MatchContext, reads: list[_Read], design_id: str) -> tuple[Veri
     return best, where, scale
 
 
-def _signals(ver: Verification, shortlist: float, ocr: float, text: float, decl: tuple[float, float]) -> np.ndarray:
+def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
+             decl: tuple[float, float]) -> np.ndarray:
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
-    return np.array([max(shortlist, 0.0), inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl])
+    return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl])
 
 
-def _candidates(ctx: MatchContext, short: dict[str, float], ocr: dict[str, float], text: dict[str, float],
+def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
                 active: set[str]) -> list[str]:
-    ranked = sorted(short, key=short.get, reverse=True)[:VERIFY]
-    extra = [d for d in sorted(ocr, key=ocr.get, reverse=True)[:10] if d not in ranked]
-    extra += [d for d in sorted(text, key=text.get, reverse=True)[:5] if d not in ranked and d not in extra]
-    return [d for d in ranked + extra if d in active]
+    """The union of both image shortlists and the name/text matches, in that order, active designs only."""
+    out: dict[str, None] = {}
+    for scores, n in ((short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
+        for d in sorted(scores, key=scores.get, reverse=True)[:n]:
+            if d in active:
+                out.setdefault(d)
+    return list(out)
 
 
 def _evidence(ctx: MatchContext, f: np.ndarray, ver: Verification, ocr_word: str | None) -> tuple[Evidence, ...]:
     contrib = ctx.fusion.contributions(f)
     details = {
         "shortlist": f"global shape/texture similarity {f[0]:.2f}",
+        "bow": f"shared visual words {f[1]:.2f}",
         "inliers": f"{ver.inliers} keypoints agree under one perspective transform"
                    + ("" if ver.plausible or not ver.inliers else " (implausible shape)"),
         "inlier_ratio": f"{ver.inlier_ratio:.0%} of the design's keypoints found",
-        "ocr": f"OCR read '{ocr_word}' ({f[3]:.2f})" if ocr_word else "no matching word read",
-        "text": f"text similarity {f[4]:.2f}",
-        "hs_match": f"declared HS6 agrees with the design's goods ({f[5]:.1f})",
-        "undervaluation": f"declared value below the genuine price (score {f[6]:.2f})",
+        "ocr": f"OCR read '{ocr_word}' ({f[4]:.2f})" if ocr_word else "no matching word read",
+        "text": f"text similarity {f[5]:.2f}",
+        "hs_match": f"declared HS6 agrees with the design's goods ({f[6]:.1f})",
+        "undervaluation": f"declared value below the genuine price (score {f[7]:.2f})",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
                  if v or s in ("shortlist", "inliers"))
@@ -165,17 +170,19 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     loaded = _load(photos, crop, settings)
     reads = _read_photos(loaded)
     short = _shortlist(ctx, reads, filters)
+    bow = ctx.bow.scores([r.desc for r in reads]) if ctx.bow else {}
     words = ctx.read_words([p.rgb for p in loaded])
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
     rows = []
-    for d in _candidates(ctx, short, ocr, text_sim, ctx.active_ids(filters)):
+    for d in _candidates(short, bow, ocr, text_sim, ctx.active_ids(filters)):
         ver, where, scale = _verify(ctx, reads, d)
-        f = _signals(ver, short.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0), ctx.declaration_signals(decl, d))
+        f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
+                     ctx.declaration_signals(decl, d))
         rows.append((d, f, ver, where, scale))
-    q = np.array([max(short.values(), default=0.0), max((r[1][1] for r in rows), default=0.0),
-                  math.log1p(len(words)) / 3])
+    q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
+                  max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3])
     return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word)
 
 
