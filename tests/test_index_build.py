@@ -113,3 +113,17 @@ def test_local_encoder_contract(settings, tmp_path):
     codebook = learn_codebook([extract_features(r).descriptors for r in renders], k=16, dim=32)
     check_image_encoder(LocalEncoder(codebook))
     assert np.isclose(np.linalg.norm(LocalEncoder(codebook).encode_images(renders[:1])), 1.0)
+
+
+def test_visual_word_index_finds_a_render_of_its_design(indexed):
+    from kcs_kit.embed.local import root_sift
+    from kcs_kit.index.bow import load_bow
+
+    settings, _ = indexed
+    bow = load_bow(settings)
+    assert bow is not None and len(bow.ids) == 24 and bow.version.startswith("bow-k")
+    rows = active_designs(settings)
+    for design_id, paths in list(zip(rows["design_id"], rows["paths"], strict=True))[:5]:
+        gray = cv2.imread(paths[0], cv2.IMREAD_GRAYSCALE)
+        scores = bow.scores([root_sift(extract_features(gray).descriptors)])
+        assert max(scores, key=scores.get) == design_id

@@ -106,6 +106,15 @@ def _ece(conf: np.ndarray, hit: np.ndarray, bins: int = 15) -> float:
                      for b in range(bins) if (idx == b).any()))
 
 
+def decide(before: Scores, after: Scores, current_version: str) -> tuple[bool, str]:
+    """Activate only a model that lowers held-out log-loss without lowering reading accuracy."""
+    if after.log_loss < before.log_loss and after.reading_accuracy >= before.reading_accuracy:
+        return True, "better on the held-out queries: activated"
+    return False, (f"not better on the held-out queries (log-loss {after.log_loss:.3f} vs {before.log_loss:.3f}, "
+                   f"reading accuracy {after.reading_accuracy:.1%} vs {before.reading_accuracy:.1%}): kept "
+                   f"{current_version}")
+
+
 def fit_fusion(settings: Settings, folder: Path, *, holdout: float = 0.3, limit: int | None = None,
                progress: Callable[[int], Callable[[int], None]] | None = None) -> FitReport:
     """Fit on the query package, compare with the active model on the held-out share, activate if better."""
@@ -118,14 +127,7 @@ def fit_fusion(settings: Settings, folder: Path, *, holdout: float = 0.3, limit:
     current = get_context(settings).fusion
     new = fit(train, trained_on=f"{folder.name}: {len(train)} queries")
     before, after = score(current, test), score(new, test)
-    better = after.log_loss < before.log_loss and after.reading_accuracy >= before.reading_accuracy
-    path = None
-    if better:
-        path = str(new.save(settings.workspace / FUSION_FILE))
-        reason = "better on the held-out queries: activated"
-    else:
-        reason = (f"not better on the held-out queries (log-loss {after.log_loss:.3f} vs {before.log_loss:.3f}, "
-                  f"reading accuracy {after.reading_accuracy:.1%} vs {before.reading_accuracy:.1%}): kept "
-                  f"{current.version}")
+    better, reason = decide(before, after, current.version)
+    path = str(new.save(settings.workspace / FUSION_FILE)) if better else None
     skipped = sum(1 for _q, ex in rows if ex is None)
     return FitReport(len(train), len(test), skipped, before, after, better, reason, new.version, path)

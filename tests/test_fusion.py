@@ -1,0 +1,51 @@
+"""Fusion: one distribution over candidates + "no match", fitted by maximum likelihood, refused if worse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kcs_kit.match.fusion import PRIOR_MODEL, QUERY_SIGNALS, SIGNALS, Example, FusionModel, fit
+from kcs_kit.match.train import Scores, decide, score
+
+
+def synthetic(n: int, seed: int) -> list[Example]:
+    """Queries where the true candidate has stronger inliers/bow signals; 25% have no true design."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(3, 12))
+        feats = rng.uniform(0, 0.4, (k, len(SIGNALS)))
+        truth = -1 if rng.random() < 0.25 else int(rng.integers(0, k))
+        if truth >= 0:
+            feats[truth, SIGNALS.index("inliers")] += rng.uniform(0.3, 1.0)
+            feats[truth, SIGNALS.index("bow")] += rng.uniform(0.1, 0.5)
+        q = np.array([feats[:, 0].max(), feats[:, 1].max(), feats[:, 2].max(), 0.0])[: len(QUERY_SIGNALS)]
+        out.append(Example(feats, q, truth))
+    return out
+
+
+def test_probabilities_and_no_match_sum_to_one():
+    feats = np.random.default_rng(0).uniform(0, 1, (5, len(SIGNALS)))
+    p, p0 = PRIOR_MODEL.probabilities(feats, np.zeros(len(QUERY_SIGNALS)))
+    assert p.shape == (5,) and 0 < p0 < 1 and p.sum() + p0 == pytest.approx(1.0)
+    p, p0 = PRIOR_MODEL.probabilities(np.zeros((0, len(SIGNALS))), np.zeros(len(QUERY_SIGNALS)))
+    assert p0 == pytest.approx(1.0)
+
+
+def test_fit_beats_the_prior_on_held_out_data_and_round_trips(tmp_path):
+    model = fit(synthetic(300, 1), trained_on="synthetic")
+    test = synthetic(200, 2)
+    before, after = score(PRIOR_MODEL, test), score(model, test)
+    assert after.log_loss < before.log_loss and after.reading_accuracy > 0.8
+    assert model.version.startswith("clogit-") and model.weights["inliers"] > 0
+    again = FusionModel.load(model.save(tmp_path / "fusion.json"))
+    assert again == model
+
+
+def test_a_worse_model_is_refused():
+    good, bad = Scores(100, 0.40, 0.90, 0.03), Scores(100, 0.55, 0.92, 0.03)
+    assert decide(good, bad, "clogit-abc")[0] is False  # higher log-loss: refused even with more accuracy
+    assert "kept clogit-abc" in decide(good, bad, "clogit-abc")[1]
+    assert decide(bad, good, "x")[0] is False  # lower accuracy: refused
+    assert decide(Scores(100, 0.6, 0.8, 0.1), good, "x") == (True, "better on the held-out queries: activated")
