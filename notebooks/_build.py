@@ -32,7 +32,7 @@ Run all cells; building the demo workspace takes a few seconds the first time an
 # Parameters (papermill): the workspace folder; None = the repo root (KCS_WORKSPACE if set)
 workspace = None
 period = "2020Q1:2021Q1"
-registry_limit = None  # import only the first N demo marks (None = all 3,453; the first run takes minutes)
+registry_limit = None  # import only the first N demo marks; None imports all 3,453 (minutes, once)
 """, tags=["parameters"]),
     code("""
 from kcs_kit.config import load_settings

@@ -180,7 +180,8 @@ def list_designs(settings: Settings, *, status: str | None = None, right_holder:
     with connect(settings, read_only=True) as con:
         return catalog.query_pl(
             con,
-            f"""SELECT design_id, title, right_holder, right_type, status, valid_from, valid_to, classes, hs6,
+            f"""SELECT design_id, title, right_holder, registration_no, right_type, status, valid_from, valid_to,
+                       classes, hs6,
                        version, (SELECT count(DISTINCT view) FROM design_images i WHERE i.design_id = d.design_id)
                        AS views, updated_at
                 FROM designs d WHERE {' AND '.join(where)} ORDER BY updated_at DESC, design_id LIMIT ?""",
