@@ -196,6 +196,26 @@ class LocalEncoder:
         v = (vlad(features.descriptors, cb.centroids) - cb.pca_mean) @ cb.pca_components.T
         return (v / (np.linalg.norm(v) + 1e-9)).astype(np.float32)
 
+    def window_vectors(self, features: LocalFeatures, masks: Sequence[np.ndarray]) -> np.ndarray:
+        """Global vectors of several keypoint subsets (windows) of one image, sharing one assignment pass;
+        equal to ``global_vector`` of each subset."""
+        cb = self.codebook
+        k = cb.k
+        if not len(features):
+            return np.stack([self.global_vector(features) for _ in masks])
+        d = root_sift(features.descriptors)
+        assign = np.argmax(d @ cb.centroids.T - 0.5 * (cb.centroids ** 2).sum(1), axis=1)
+        onehot = np.zeros((len(d), k), np.float32)
+        onehot[np.arange(len(d)), assign] = 1.0
+        resid = d - cb.centroids[assign]
+        raw = np.stack([(onehot[m].T @ resid[m]) for m in masks])  # (windows, k, 128)
+        raw = np.sign(raw) * np.sqrt(np.abs(raw))
+        raw /= np.linalg.norm(raw, axis=2, keepdims=True) + 1e-9
+        flat = raw.reshape(len(masks), -1)
+        flat /= np.linalg.norm(flat, axis=1, keepdims=True) + 1e-9
+        v = (flat - cb.pca_mean) @ cb.pca_components.T
+        return (v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-9)).astype(np.float32)
+
     def features(self, image: np.ndarray, *, invert: bool = False) -> LocalFeatures:
         return extract_features(image, max_side=self.max_side, n_features=self.n_features, invert=invert)
 

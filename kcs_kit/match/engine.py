@@ -35,7 +35,7 @@ from kcs_kit.match.context import MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS
 from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, load_photo, parse_crop
 from kcs_kit.match.types import Candidate, Evidence, MatchResult
-from kcs_kit.match.verify import NONE, Verification, descriptors, verify_pair
+from kcs_kit.match.verify import NONE, Verification, descriptors, fit_homography, ratio_matches
 
 QUERY_SIDE = 800
 QUERY_FEATURES = 1500
@@ -55,19 +55,19 @@ class _Read:
     scale: float
 
 
-def _windows(f: LocalFeatures) -> list[LocalFeatures]:
-    """The whole frame and a pyramid of overlapping windows (features are computed once)."""
-    out = [f]
+def _window_masks(f: LocalFeatures) -> list[np.ndarray]:
+    """Keypoint masks of the whole frame and a pyramid of overlapping windows (features computed once)."""
+    k = f.keypoints
+    out = [np.ones(len(k), bool)]
     w, h = f.width, f.height
     for frac, steps in ((0.6, 3), (0.4, 4)):
         ww, hh = w * frac, h * frac
         for fx in np.linspace(0, 1, steps):
             for fy in np.linspace(0, 1, steps):
                 x0, y0 = fx * (w - ww), fy * (h - hh)
-                k = f.keypoints
                 m = (k[:, 0] >= x0) & (k[:, 0] < x0 + ww) & (k[:, 1] >= y0) & (k[:, 1] < y0 + hh)
                 if m.sum() >= 8:
-                    out.append(LocalFeatures(k[m], f.descriptors[m], w, h))
+                    out.append(m)
     return out
 
 
@@ -81,25 +81,35 @@ def _read_photos(photos: Sequence[Photo]) -> list[_Read]:
 
 
 def _shortlist(ctx: MatchContext, reads: list[_Read], where: dict | None) -> dict[str, float]:
-    vecs = [ctx.encoder.global_vector(w) for r in reads for w in _windows(r.feats)]
+    vecs = np.vstack([ctx.encoder.window_vectors(r.feats, _window_masks(r.feats)) for r in reads])
     best: dict[str, float] = {}
-    for hits in ctx.image_index.query(np.stack(vecs), SHORTLIST_K, where=where):
+    for hits in ctx.image_index.query(vecs, SHORTLIST_K, where=where):
         for h in hits:
             d = h.metadata.get("design_id", h.id.split("#")[0])
             best[d] = max(best.get(d, -1.0), h.score)
     return best
 
 
-def _verify(ctx: MatchContext, reads: list[_Read], design_id: str) -> tuple[Verification, int | None, float]:
-    """Best verification of the design over photos, readings and views; (result, photo index, scale)."""
-    best, where, scale = NONE, None, 1.0
-    for view, (vf, vd) in enumerate(ctx.design_features(design_id)):
-        for r in reads:
-            v = verify_pair(r.feats, r.desc, vf, vd, r.size)
-            if (v.inliers, v.plausible) > (best.inliers, best.plausible):
-                best, where, scale = v, r.photo, r.scale
-        del view
-    return best, where, scale
+def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
+                ) -> dict[str, tuple[Verification, int | None, float]]:
+    """Best verification of each design over photos, readings and views: the ratio test of all candidate
+    descriptors against each reading is one matrix product, then one RANSAC per (design view, reading)."""
+    views = [(d, vf, vd) for d in designs for vf, vd in ctx.design_features(d) if len(vf) >= 4]
+    best: dict[str, tuple[Verification, int | None, float]] = {d: (NONE, None, 1.0) for d in designs}
+    if not views:
+        return best
+    stacked = np.vstack([vd for _d, _vf, vd in views])
+    bounds = np.cumsum([0, *(len(vd) for _d, _vf, vd in views)])
+    for r in reads:
+        if len(r.feats) < 4:
+            continue
+        di_all, pi_all = ratio_matches(stacked, r.desc)
+        for k, (d, vf, _vd) in enumerate(views):
+            sel = (di_all >= bounds[k]) & (di_all < bounds[k + 1])
+            v = fit_homography(r.feats, vf, di_all[sel] - bounds[k], pi_all[sel], r.size)
+            if (v.inliers, v.plausible) > (best[d][0].inliers, best[d][0].plausible):
+                best[d] = (v, r.photo, r.scale)
+    return best
 
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
@@ -176,8 +186,10 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
     rows = []
-    for d in _candidates(short, bow, ocr, text_sim, ctx.active_ids(filters)):
-        ver, where, scale = _verify(ctx, reads, d)
+    cands = _candidates(short, bow, ocr, text_sim, ctx.active_ids(filters))
+    verified = _verify_all(ctx, reads, cands)
+    for d in cands:
+        ver, where, scale = verified[d]
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                      ctx.declaration_signals(decl, d))
         rows.append((d, f, ver, where, scale))

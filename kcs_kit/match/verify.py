@@ -29,12 +29,6 @@ class Verification:
 NONE = Verification(0, 0, 0.0, None, None, False)
 
 
-def _matcher():
-    import cv2
-
-    return cv2.BFMatcher(cv2.NORM_L2)
-
-
 def _plausible(corners: np.ndarray) -> bool:
     import cv2
 
@@ -44,33 +38,53 @@ def _plausible(corners: np.ndarray) -> bool:
     return bool(cv2.isContourConvex(pts)) and cv2.contourArea(pts) > 64
 
 
-def verify_pair(photo: LocalFeatures, photo_desc: np.ndarray, design: LocalFeatures, design_desc: np.ndarray,
-                photo_size: tuple[int, int]) -> Verification:
-    """``*_desc`` are RootSIFT float32 descriptors (computed once per photo / design by the caller)."""
+def ratio_matches(design_desc: np.ndarray, photo_desc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lowe's ratio test for every design descriptor against the photo's, in one matrix product
+    (RootSIFT rows have unit norm, so squared distance = 2 - 2 x dot). Returns (design idx, photo idx)."""
+    if len(design_desc) == 0 or len(photo_desc) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    sim = design_desc @ photo_desc.T
+    top2 = np.argpartition(-sim, 1, axis=1)[:, :2]
+    rows = np.arange(len(sim))
+    a, b = sim[rows, top2[:, 0]], sim[rows, top2[:, 1]]
+    best = np.where(a >= b, top2[:, 0], top2[:, 1])
+    d1 = np.sqrt(np.maximum(2 - 2 * np.maximum(a, b), 0))
+    d2 = np.sqrt(np.maximum(2 - 2 * np.minimum(a, b), 0))
+    keep = d1 < RATIO * d2
+    return rows[keep], best[keep]
+
+
+def fit_homography(photo: LocalFeatures, design: LocalFeatures, di: np.ndarray, pi: np.ndarray,
+                   photo_size: tuple[int, int]) -> Verification:
+    """RANSAC homography from the design's keypoints ``di`` to the photo's ``pi``."""
     import cv2
 
-    if len(design) < 4 or len(photo) < 4:
-        return NONE
-    pairs = _matcher().knnMatch(design_desc, photo_desc, k=2)
-    good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO * n.distance]
-    if len(good) < 4:
-        return Verification(0, len(good), 0.0, None, None, False)
-    src = design.keypoints[[g.queryIdx for g in good], :2].astype(np.float32)
-    dst = photo.keypoints[[g.trainIdx for g in good], :2].astype(np.float32)
+    if len(di) < 4:
+        return Verification(0, len(di), 0.0, None, None, False)
+    src = design.keypoints[di, :2].astype(np.float32)
+    dst = photo.keypoints[pi, :2].astype(np.float32)
     H, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX, maxIters=500, confidence=0.99)
     if H is None or mask is None:
-        return Verification(0, len(good), 0.0, None, None, False)
+        return Verification(0, len(di), 0.0, None, None, False)
     inliers = int(mask.sum())
     w, h = design.width, design.height
     outline = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
     corners = cv2.perspectiveTransform(outline, H).reshape(-1, 2)
-    ok = _plausible(corners)
     pw, ph = photo_size
     x0, y0 = np.clip(corners.min(0), 0, [pw, ph])
     x1, y1 = np.clip(corners.max(0), 0, [pw, ph])
-    return Verification(inliers, len(good), inliers / max(len(design), 1),
+    return Verification(inliers, len(di), inliers / max(len(design), 1),
                         tuple((float(x), float(y)) for x, y in corners), (float(x0), float(y0), float(x1), float(y1)),
-                        ok)
+                        _plausible(corners))
+
+
+def verify_pair(photo: LocalFeatures, photo_desc: np.ndarray, design: LocalFeatures, design_desc: np.ndarray,
+                photo_size: tuple[int, int]) -> Verification:
+    """``*_desc`` are RootSIFT float32 descriptors (computed once per photo / design by the caller)."""
+    if len(design) < 4 or len(photo) < 4:
+        return NONE
+    di, pi = ratio_matches(design_desc, photo_desc)
+    return fit_homography(photo, design, di, pi, photo_size)
 
 
 def descriptors(f: LocalFeatures) -> np.ndarray:
