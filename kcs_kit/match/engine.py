@@ -41,7 +41,6 @@ QUERY_SIDE = 800
 QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
-REJECT_AT = 0.5
 
 
 @dataclass
@@ -213,5 +212,7 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
             info.registration_no if info else "", _evidence(a.ctx, f, ver, a.ocr_word.get(d)), where,
             tuple(v / scale for v in ver.region) if ver.region else None,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
-    return MatchResult(tuple(out), p_none, p_none >= REJECT_AT, (time.perf_counter() - t0) * 1000,
+    # Bayes decision over the one distribution: "no registered design" when it is the most probable answer
+    rejected = p_none >= (float(probs.max()) if len(probs) else 0.0)
+    return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
                        tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id)

@@ -35,7 +35,7 @@ class Candidate:
 class MatchResult:
     candidates: tuple[Candidate, ...]
     p_no_match: float  # calibrated P(no registered design matches the item)
-    rejected: bool  # True when the answer is "no registered design" (p_no_match above the threshold)
+    rejected: bool  # True when "no registered design" is the most probable answer (p_no_match >= every candidate)
     latency_ms: float
     photo_sizes: tuple[tuple[int, int], ...] = ()  # (width, height) of each photo after EXIF rotation
     ocr_text: tuple[str, ...] = ()  # words read on the item
