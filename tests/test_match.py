@@ -157,3 +157,14 @@ def test_cli_json(ws, tmp_path):
                            env={"KCS_MATCH_OCR": "0"})
     assert r.exit_code == 0, r.output
     assert f'"design_id": "{design_id}"' in r.output and '"p_no_match"' in r.output
+
+
+def test_visual_evidence_png(ws):
+    from kcs_kit.explain.visual import side_by_side
+
+    design_id = ids(ws)[2]
+    photo = jpeg(scene(render(ws, design_id), seed=11))
+    r = match([photo], ws)
+    png = side_by_side(ws, photo, r.candidates[0])
+    im = Image.open(io.BytesIO(png))
+    assert im.format == "PNG" and im.width > im.height > 400
