@@ -15,8 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -26,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kcs_kit.bench.metrics import Prediction
+from kcs_kit.csvio import read_records
 from kcs_kit.errors import SchemaError
 
 REQUIRED = ("query_id", "image_path", "design_id")
@@ -43,17 +42,6 @@ class Query:
     declaration_id: str | None = None
     crop: tuple[int, int, int, int] | None = None
     kind: str | None = None
-
-
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "cp949"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise SchemaError(f"{path}: expected UTF-8 or CP949 text, found bytes that decode as neither",
-                      hint="save queries.csv as UTF-8")
 
 
 def _photos(value: str, root: Path) -> tuple[Path, ...]:
@@ -125,22 +113,12 @@ def read_queries(root: str | Path) -> tuple[Query, ...]:
     if not csv_path.is_file():
         raise SchemaError(f"{root}: expected a query package folder with queries.csv, found none",
                           hint="point --queries to the folder that holds queries.csv (DESIGN.md, Query package)")
-    reader = csv.reader(io.StringIO(_decode(csv_path), newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise SchemaError(f"{csv_path} line 1: expected columns {', '.join(REQUIRED)}; missing {', '.join(missing)}"
-                          f" (found {', '.join(h for h in header if h) or 'no header'})",
-                          hint="add the missing columns to the first line of queries.csv")
+    _header, _encoding, records = read_records(csv_path, REQUIRED)
     queries: list[Query] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    line = 1
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        raw = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
+    for rec in records:
+        start, raw = rec.line, rec.values
         try:
             q = _row(raw, start, root)
             if q.query_id in seen:

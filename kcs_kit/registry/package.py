@@ -14,14 +14,13 @@ Example::
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kcs_kit.csvio import read_records
 from kcs_kit.errors import SchemaError
 
 REQUIRED = ("design_id", "title", "right_holder", "image_path")
@@ -94,17 +93,6 @@ class Package:
     rejected: tuple[Rejected, ...]
 
 
-def _decode(path: Path) -> tuple[str, str]:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "cp949"):
-        try:
-            return data.decode(enc), "utf-8" if enc == "utf-8-sig" else enc
-        except UnicodeDecodeError:
-            continue
-    raise SchemaError(f"{path}: expected UTF-8 or CP949 text, found bytes that decode as neither",
-                      hint="save designs.csv as UTF-8")
-
-
 def read_package(root: str | Path) -> Package:
     """Parse ``root/designs.csv`` (UTF-8 or CP949) and validate every row; see module docstring."""
     root = Path(root).expanduser().resolve()
@@ -112,14 +100,7 @@ def read_package(root: str | Path) -> Package:
     if not csv_path.is_file():
         raise SchemaError(f"{root}: expected a registry package folder with designs.csv, found none",
                           hint="point to the folder that holds designs.csv (see DESIGN.md, Registry package)")
-    text, encoding = _decode(csv_path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise SchemaError(f"{csv_path}: expected columns {', '.join(REQUIRED)}; missing {', '.join(missing)} "
-                          f"(found {', '.join(h for h in header if h) or 'no header'})",
-                          hint="add the missing columns to the first line of designs.csv")
+    header, encoding, records = read_records(csv_path, REQUIRED)
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise SchemaError(f"{csv_path}: column(s) {', '.join(dupes)} appear more than once in the header",
@@ -127,16 +108,12 @@ def read_package(root: str | Path) -> Package:
     rows: list[DesignRow] = []
     rejected: list[Rejected] = []
     seen: dict[str, int] = {}
-    line = 1
-    for cells in reader:
-        start, line = line + 1, reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        raw = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header) if h}
+    for rec in records:
+        start, raw = rec.line, rec.values
         design_id = raw.get("design_id") or None
         try:
-            if len(cells) > len(header):
-                raise ValueError(f"expected {len(header)} fields, found {len(cells)}")
+            if rec.cells > len(header):
+                raise ValueError(f"expected {len(header)} fields, found {rec.cells}")
             row = parse_row(raw, start, root)
             if row.design_id in seen:
                 raise ValueError(f"design_id '{row.design_id}' repeats line {seen[row.design_id]}")
