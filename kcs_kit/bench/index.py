@@ -106,7 +106,7 @@ def _cold_start(s: Settings) -> float:
 
     row = active_designs(s).row(0, named=True)
     photo = s.workspace / "cold.jpg"
-    cv2.imwrite(str(photo), cv2.imread(row["paths"][0]))
+    cv2.imwrite(str(photo), cv2.imread(row["paths"][0]))  # type: ignore[arg-type]
     out = subprocess.run([sys.executable, "-c", _COLD, str(s.workspace), str(photo)], check=True,
                          capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]

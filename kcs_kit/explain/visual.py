@@ -35,6 +35,7 @@ def side_by_side(settings: Settings, photo: PhotoInput, candidate: Candidate, *,
     path = next((i.path for i in design.images if i.view == 0 and i.variant == "colour"), design.images[0].path)
     right = Image.open(path).convert("RGB")
     left, right = _fit(left, HEIGHT), _fit(right, HEIGHT)
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont
     try:
         font = ImageFont.truetype(FONT, 16)
     except OSError:  # the Debian font is not installed

@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +41,7 @@ class FeatureStore:
     def save(self, feats: DesignFeatures) -> Path:
         path = self.path(feats.design_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {}
+        arrays: dict[str, Any] = {}
         for i, v in enumerate(feats.views):
             arrays[f"kp{i}"], arrays[f"desc{i}"] = v.keypoints, v.descriptors
             arrays[f"size{i}"] = np.array([v.width, v.height], np.int32)

@@ -141,8 +141,9 @@ def _stream(src, resolved, staging: Path, ingest_id: str, settings: Settings, er
     rename = {src_name: canonical for canonical, src_name in resolved.items()}
     try:
         for table, lines in iter_batches(src, list(resolved.values()), settings.ingest_batch_bytes):
-            df = pl.from_arrow(table).rename(rename)
+            df = pl.from_arrow(table)
             assert isinstance(df, pl.DataFrame)
+            df = df.rename(rename)
             accepted, rejected = validate(df, pl.Series(lines), ingest_id)
             n_malformed = len(src.malformed)
             if n_malformed:
@@ -252,9 +253,9 @@ def _commit(settings: Settings, writer: _PartitionWriter, qpath: Path, dup: pl.D
     ingested = sum(m[3] for m in moved)
     with catalog.connect(settings) as con:
         con.execute("BEGIN TRANSACTION")
-        for rel, year, month, rows, size in moved:
+        for rel_path, year, month, rows, size in moved:
             con.execute("INSERT INTO lake_files VALUES (?, ?, ?, ?, ?, ?)",
-                        [rel, record["ingest_id"], year, month, rows, size])
+                        [rel_path, record["ingest_id"], year, month, rows, size])
         q_cols = "ingest_id, source_path, line, declaration_id, kind, reason, raw"
         if qpath.exists():
             con.execute(f"INSERT INTO quarantine SELECT ?, ?, line, declaration_id, kind, reason, raw "

@@ -119,9 +119,9 @@ def resolve_columns(source: str, header: list[str], mapping: dict[str, str] | No
         resolved[canonical] = src
     taken = set(resolved.values())
     for name in header:
-        canonical = _ALIASES.get(normalize_header(name))
-        if canonical and canonical not in resolved and name not in taken:
-            resolved[canonical] = name
+        alias = _ALIASES.get(normalize_header(name))
+        if alias and alias not in resolved and name not in taken:
+            resolved[alias] = name
     missing = [c.name for c in COLUMNS if c.required and c.name not in resolved]
     if missing:
         raise SchemaError(

@@ -29,14 +29,15 @@ def lake_status(settings: Settings) -> LakeStatus:
     """Summary of the workspace's lake (creates an empty catalog on first use)."""
     with catalog.connect(settings, read_only=True) as con:
         n, first, last = con.execute(
-            "SELECT count(*), min(declared_on)::VARCHAR, max(declared_on)::VARCHAR FROM declarations").fetchone()
+            "SELECT count(*), min(declared_on)::VARCHAR, max(declared_on)::VARCHAR FROM declarations").fetchall()[0]
         parts, files, size = con.execute(
-            "SELECT count(DISTINCT (year, month)), count(*), coalesce(sum(bytes), 0) FROM lake_files").fetchone()
-        ingests = con.execute("SELECT count(*) FROM lake_ingests").fetchone()[0]
+            "SELECT count(DISTINCT (year, month)), count(*), coalesce(sum(bytes), 0) FROM lake_files").fetchall()[0]
+        ingests = con.execute("SELECT count(*) FROM lake_ingests").fetchall()[0][0]
         q, d = con.execute("SELECT count(*) FILTER (kind <> 'duplicate'), count(*) FILTER (kind = 'duplicate') "
-                           "FROM quarantine").fetchone()
-        has_goods = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'goods_lines'").fetchone()[0]
-        goods = con.execute("SELECT count(*) FROM goods_lines").fetchone()[0] if has_goods else 0
+                           "FROM quarantine").fetchall()[0]
+        has_goods = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'goods_lines'").fetchall()[0][0]
+        goods = con.execute("SELECT count(*) FROM goods_lines").fetchall()[0][0] if has_goods else 0
     return LakeStatus(str(settings.workspace), n, first, last, parts, files, size, ingests, q, d, goods)
 
 

@@ -122,7 +122,7 @@ def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, f
     """The union of both image shortlists and the name/text matches, in that order, active designs only."""
     out: dict[str, None] = {}
     for scores, n in ((short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
-        for d in sorted(scores, key=scores.get, reverse=True)[:n]:
+        for d in sorted(scores, key=lambda k: scores[k], reverse=True)[:n]:
             if d in active:
                 out.setdefault(d)
     return list(out)

@@ -66,7 +66,7 @@ def collect(settings: Settings, folder: Path, *, limit: int | None = None,
     """(query_id, Example or None when the true design was not among the candidates) per query."""
     from kcs_kit.match.engine import analyse
 
-    out = []
+    out: list[tuple[str, Example | None]] = []
     for row in read_queries(folder)[:limit]:
         photos = [str(folder / p) for p in row["image_path"].split("|")]
         try:

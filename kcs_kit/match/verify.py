@@ -68,7 +68,7 @@ def fit_homography(photo: LocalFeatures, design: LocalFeatures, di: np.ndarray, 
         return Verification(0, len(di), 0.0, None, None, False)
     inliers = int(mask.sum())
     w, h = design.width, design.height
-    outline = np.float32([[0, 0], [w, 0], [w, h], [0, h]]).reshape(-1, 1, 2)
+    outline = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32).reshape(-1, 1, 2)
     corners = cv2.perspectiveTransform(outline, H).reshape(-1, 2)
     pw, ph = photo_size
     x0, y0 = np.clip(corners.min(0), 0, [pw, ph])

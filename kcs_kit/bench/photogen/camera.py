@@ -124,7 +124,7 @@ def develop(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     sharp = rng.uniform(0.0, 1.2)
     if sharp > 0.1:
         soft = cv2.GaussianBlur(work, (0, 0), rng.uniform(0.8, 2.0))
-        work = cv2.addWeighted(work, 1 + sharp, soft, -sharp, 0)
+        work = cv2.addWeighted(work, 1 + sharp, soft, -sharp, 0)  # type: ignore[assignment]
     return np.clip(work, 0, 255).astype(np.uint8)
 
 

@@ -59,6 +59,6 @@ def text_mask(text: str, size: int, index: int, *, pad: int = 2) -> np.ndarray:
 
     f = font(index, size, needs_hangul(text))
     x0, y0, x1, y1 = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=f)
-    im = Image.new("L", (max(1, x1 - x0) + 2 * pad, max(1, y1 - y0) + 2 * pad), 0)
+    im = Image.new("L", (int(max(1, x1 - x0) + 2 * pad), int(max(1, y1 - y0) + 2 * pad)), 0)
     ImageDraw.Draw(im).text((pad - x0, pad - y0), text, fill=255, font=f)
     return np.asarray(im, np.float32) / 255.0

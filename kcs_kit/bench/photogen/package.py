@@ -201,7 +201,8 @@ def write_query_package(registry_dir: str | Path, out_dir: str | Path, *, n: int
     plans = plan_queries(registered, unregistered, n, seed)
     _prepare(out_dir)
     update = progress(n) if progress else (lambda _k: None)
-    rows, sheet = [], []
+    rows: list = []
+    sheet: list = []
     for plan, photos in zip(plans, _run(plans, workers), strict=True):
         for p in photos:
             (out_dir / p["name"]).write_bytes(p["data"])

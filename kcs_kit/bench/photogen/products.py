@@ -253,5 +253,6 @@ def drop_shadow(img: np.ndarray, h: np.ndarray, item: Item, rng: np.random.Gener
 def make_item(rng: np.random.Generator, product: str, colour, colour2) -> Item:
     """An item of ``product`` with a material it is made of and seeds for its texture and folds."""
     mats = PRODUCTS[product][0]
-    return Item(product, str(mats[int(rng.integers(len(mats)))]), tuple(colour), tuple(jitter_colour(rng, colour2)),
+    return Item(product, str(mats[int(rng.integers(len(mats)))]), tuple(colour),
+                tuple(jitter_colour(rng, colour2)),  # type: ignore[arg-type]
                 int(rng.integers(2**31)), float(rng.uniform(0, 2 * np.pi)))

@@ -84,7 +84,8 @@ def contact_sheet(items: list[tuple[bytes, object]], seed: int) -> bytes:
         x, y = 10 + (i % cols) * cw, 40 + (i // cols) * ch
         sheet.paste(im, (x + (THUMB[0] - im.width) // 2, y + (THUMB[1] - im.height) // 2))
         design = getattr(plan, "design_id", "") or "(none: reject)"
-        draw.text((x, y + THUMB[1] + 4), f"{plan.query_id} {plan.spec.kind}", fill=(0, 0, 0), font=small)
+        label = f"{getattr(plan, 'query_id', '')} {getattr(getattr(plan, 'spec', None), 'kind', '')}"
+        draw.text((x, y + THUMB[1] + 4), label, fill=(0, 0, 0), font=small)
         draw.text((x, y + THUMB[1] + 21), f"design: {design}"[:44], fill=(60, 60, 60), font=small)
     buf = io.BytesIO()
     sheet.save(buf, "PNG", optimize=False)

@@ -229,7 +229,7 @@ def render_photo(spec: ItemSpec, photo_seed: int) -> Photo:
     glossy += 0.3 if ground in ("steel", "plastic_bag", "laminate") else 0.05
     done = camera.optics(rng, img, glossy, s)
     maps = camera.distortion_maps(rng, (ww, wh), (out_w, out_h))
-    rgb = camera.sensor(rng, camera.develop(rng, img), maps)
+    rgb = camera.sensor(rng, camera.develop(rng, img), maps)  # type: ignore[arg-type]
     box, frac = _mark_box(cv2.remap(mark_full, maps[0], maps[1], cv2.INTER_LINEAR))
     notes = {"product": look.item.product, "material": look.item.material, "ground": ground,
              "alteration": look.alteration, "occluder": occluder,
