@@ -50,6 +50,7 @@ holders, registration numbers and goods classes are **synthetic**.
 """),
     code("""
 from IPython.display import Image
+
 from kcs_kit.registry.sheet import contact_sheet
 from kcs_kit.registry.store import list_designs
 
