@@ -63,11 +63,9 @@ def show_cmd(ctx: click.Context, as_json: bool) -> None:
     Example:
       kcs model show --json
     """
-    from kcs_kit.match.context import FUSION_FILE
-    from kcs_kit.match.fusion import PRIOR_MODEL, FusionModel
+    from kcs_kit.match.context import active_fusion
 
-    path = settings_of(ctx).workspace / FUSION_FILE
-    m = FusionModel.load(path) if path.exists() else PRIOR_MODEL
+    m = active_fusion(settings_of(ctx))
 
     def render(m) -> None:
         click.echo(f"{m.version}  {m.trained_on or '(prior weights, not fitted)'}")

@@ -24,6 +24,7 @@ from kcs_kit.match.fusion import PRIOR_MODEL, FusionModel
 from kcs_kit.match.verify import descriptors
 
 FUSION_FILE = Path("models") / "fusion.json"
+SHIPPED_FUSION = Path(__file__).resolve().parents[1] / "data" / "fusion-demo.json"
 _CACHE: dict[tuple, MatchContext] = {}
 
 
@@ -94,8 +95,7 @@ class MatchContext:
         self.store = FeatureStore(settings)
         self.bow = load_bow(settings)
         self._features: OrderedDict[str, list[tuple[LocalFeatures, np.ndarray]]] = OrderedDict()
-        path = settings.workspace / FUSION_FILE
-        self.fusion = FusionModel.load(path) if path.exists() else PRIOR_MODEL
+        self.fusion = active_fusion(settings)
         self.version = f"{self.encoder.name}/{self.encoder.version}|fusion/{self.fusion.version}"
         self._ocr: list | None = None
         self._text: tuple | None = None
@@ -183,6 +183,15 @@ def _designs(settings: Settings) -> dict[str, DesignInfo]:
             "genuine_price_krw, status = 'registered' AND (valid_from IS NULL OR valid_from <= ?) "
             "AND (valid_to IS NULL OR valid_to >= ?) FROM designs", [today, today]).fetchall()
     return {r[0]: DesignInfo(r[1] or "", r[2] or "", r[3], tuple(r[4]), r[5], bool(r[6])) for r in rows}
+
+
+def active_fusion(settings: Settings) -> FusionModel:
+    """The workspace's fitted model (``kcs model fit``), else the model shipped with kcs-kit (fitted on the
+    demo photo benchmark, seed 7), else the documented prior weights."""
+    for path in (settings.workspace / FUSION_FILE, SHIPPED_FUSION):
+        if path.exists():
+            return FusionModel.load(path)
+    return PRIOR_MODEL
 
 
 def _stamp(settings: Settings) -> tuple:
