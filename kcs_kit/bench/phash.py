@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kcs_kit.config import Settings
-from kcs_kit.errors import ImageError, IndexNotBuiltError, MissingDependencyError
+from kcs_kit.errors import IndexNotBuiltError, MissingDependencyError
 from kcs_kit.match.types import Candidate, MatchResult
 
 if TYPE_CHECKING:
@@ -116,30 +116,6 @@ def design_hashes(settings: Settings) -> tuple[tuple[str, ...], np.ndarray, np.n
     return ids, owner, hashes
 
 
-def _to_image(photo: Any, settings: Settings, i: int) -> Image.Image:
-    """A photo given as a path, bytes or an RGB array, as an upright RGB PIL image."""
-    import numpy as np
-    from PIL import Image
-
-    from kcs_kit.registry.images import load_raster, sniff
-
-    if isinstance(photo, np.ndarray):
-        return Image.fromarray(photo.astype(np.uint8)).convert("RGB")
-    name = Path(f"photo {i + 1}")
-    if isinstance(photo, str | Path):
-        name = Path(photo)
-        try:
-            photo = name.read_bytes()
-        except OSError as exc:
-            raise ImageError(f"{name}: cannot read the photo ({exc.strerror})",
-                             hint="check that the file exists and is readable") from exc
-    kind = sniff(photo)
-    if kind not in ("png", "jpeg", "webp"):
-        raise ImageError(f"{name}: expected a PNG, JPEG or WebP photo, found {kind} data",
-                         hint="export the photo as JPEG or PNG")
-    return load_raster(photo, name, kind, settings.max_image_pixels)
-
-
 class PHashAnchor:
     """pHash nearest-neighbour matcher over the workspace registry, with the matcher's call signature."""
 
@@ -150,12 +126,16 @@ class PHashAnchor:
         self.ids, self.owner, self.hashes = design_hashes(settings)
 
     def query_hashes(self, photos: Sequence[Any], crop: tuple[int, int, int, int] | None) -> list[int]:
-        images = [_to_image(p, self.settings, i) for i, p in enumerate(photos)]
-        out = [phash_int(im) for im in images]
-        if crop is not None and images:
-            x0, y0, x1, y1 = crop
-            out.append(phash_int(images[0].crop((x0, y0, x1, y1))))
-        return out
+        from PIL import Image
+
+        from kcs_kit.match.photo import apply_crop, load_photo  # the matcher's own photo loading
+
+        loaded = [load_photo(p, max_pixels=self.settings.max_image_pixels,
+                             name=None if isinstance(p, str | Path) else f"photo {i + 1}")
+                  for i, p in enumerate(photos)]
+        if crop is not None and loaded:
+            loaded.append(apply_crop(loaded[0], tuple(float(v) for v in crop)))  # type: ignore[arg-type]
+        return [phash_int(Image.fromarray(p.rgb)) for p in loaded]
 
     def distances(self, query: list[int]) -> np.ndarray:
         """Per design (in ``self.ids`` order): the smallest Hamming distance to any query hash."""
