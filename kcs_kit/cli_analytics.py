@@ -110,13 +110,7 @@ def trends_cmd(ctx: click.Context, by: tuple[str, ...], period: str | None, freq
     from kcs_kit.analytics.trends import trends
 
     df = trends(settings_of(ctx), by=list(by), freq=freq, period=period, filters=parse_filter_items(filters))
-
-    def chart() -> Any:
-        if measure == "detection_rate":
-            return charts.detection_rate_chart(df)
-        return charts.trend_chart(df, measure=measure)
-
-    _output(df, as_json, csv_path, chart, chart_path)
+    _output(df, as_json, csv_path, lambda: charts.measure_chart(df, measure), chart_path)
 
 
 @analytics.command("declarations")
@@ -146,13 +140,7 @@ def declarations_cmd(ctx: click.Context, by: tuple[str, ...], period: str | None
 
     df = declaration_trends(settings_of(ctx), by=list(by), freq=freq, period=period,
                             filters=parse_filter_items(filters))
-
-    def chart() -> Any:
-        if measure == "fraud_rate":
-            return charts.detection_rate_chart(df)
-        return charts.trend_chart(df, measure=measure)
-
-    _output(df, as_json, csv_path, chart, chart_path)
+    _output(df, as_json, csv_path, lambda: charts.measure_chart(df, measure), chart_path)
 
 
 @analytics.command("offenders")

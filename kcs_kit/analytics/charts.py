@@ -118,3 +118,13 @@ def offenders_chart(df: pl.DataFrame, *, top: int = 10, measure: str = "confirme
     )
     text = title or f"top {top} {role}s by {measure.replace('_', ' ')}"
     return chart.properties(title=_title(text, df, synthetic), width=500)
+
+
+def measure_chart(df: pl.DataFrame, measure: str) -> alt.Chart:
+    """The chart for one measure of ``trends``/``declaration_trends``: a rate gets the rate chart.
+
+    Example: ``measure_chart(declaration_trends(s, by="office"), "fraud_rate")``
+    """
+    if measure in ("detection_rate", "fraud_rate"):
+        return detection_rate_chart(df)
+    return trend_chart(df, measure=measure)

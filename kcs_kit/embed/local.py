@@ -192,17 +192,13 @@ class LocalEncoder:
                        f"{codebook.sha256[:12]}"
 
     def global_vector(self, features: LocalFeatures) -> np.ndarray:
-        cb = self.codebook
-        v = (vlad(features.descriptors, cb.centroids) - cb.pca_mean) @ cb.pca_components.T
-        return (v / (np.linalg.norm(v) + 1e-9)).astype(np.float32)
+        return self.window_vectors(features, [np.ones(len(features), bool)])[0]
 
     def window_vectors(self, features: LocalFeatures, masks: Sequence[np.ndarray]) -> np.ndarray:
-        """Global vectors of several keypoint subsets (windows) of one image, sharing one assignment pass;
-        equal to ``global_vector`` of each subset."""
+        """Global vectors of several keypoint subsets (windows) of one image, sharing one assignment pass
+        (VLAD as ``vlad()``, then PCA-whitening)."""
         cb = self.codebook
         k = cb.k
-        if not len(features):
-            return np.stack([self.global_vector(features) for _ in masks])
         d = root_sift(features.descriptors)
         assign = np.argmax(d @ cb.centroids.T - 0.5 * (cb.centroids ** 2).sum(1), axis=1)
         onehot = np.zeros((len(d), k), np.float32)
