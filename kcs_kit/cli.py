@@ -153,7 +153,9 @@ def _register() -> None:
     # Command groups live next to the code they call; importing them registers them here.
     from kcs_kit import (
         cli_analytics,  # noqa: F401
+        cli_audit,  # noqa: F401
         cli_bench,  # noqa: F401
+        cli_case,  # noqa: F401
         cli_eval,  # noqa: F401
         cli_index,  # noqa: F401
         cli_lake,  # noqa: F401

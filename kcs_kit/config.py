@@ -63,6 +63,11 @@ class Settings:
     mask_identities: bool = _f(
         True, "Mask importer/seller/declarant IDs in notices and exports meant for outside parties."
     )
+    officer_id: str = _f(
+        "officer",
+        "Who is acting: recorded with every case event (opened, decided, notified) and audit record; set it per "
+        "officer (KCS_OFFICER_ID) or pass --officer.",
+    )
     max_image_pixels: int = _f(
         40_000_000,
         "Largest image (width x height) that is decoded; bigger ones are refused as a decompression-bomb guard.",
