@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import polars as pl
 
@@ -128,3 +130,34 @@ def measure_chart(df: pl.DataFrame, measure: str) -> alt.Chart:
     if measure in ("detection_rate", "fraud_rate"):
         return detection_rate_chart(df)
     return trend_chart(df, measure=measure)
+
+
+def network_chart(nodes: pl.DataFrame, edges: pl.DataFrame, *, labels: int = 25, title: str | None = None,
+                  synthetic: bool | None = None) -> alt.LayerChart:
+    """The network of ``kcs_kit.analytics.network.network_layout``: edges as lines (width = flagged lines),
+    entities as dots coloured by type (size = weighted degree), the ``labels`` most connected named.
+
+    Example: ``network_chart(*network_layout(entity_links(s, min_weight=2)))``
+    """
+    for col in ("node", "type", "label", "x", "y", "degree"):
+        _need(nodes, col, "node")
+    axis: dict[str, Any] = {"axis": None, "scale": alt.Scale(domain=[-1.15, 1.15])}
+    lines = alt.Chart(_plain(edges, ["source", "target", "weight", "confirmed", "x", "y", "x2", "y2"])).mark_rule(
+        color="#8c959f", opacity=0.5).encode(
+        x=alt.X("x:Q", **axis), y=alt.Y("y:Q", **axis), x2="x2:Q", y2="y2:Q",
+        strokeWidth=alt.StrokeWidth("weight:Q", scale=alt.Scale(range=[0.5, 4]), legend=None),
+        tooltip=["source", "target", "weight", "confirmed"])
+    data = _plain(nodes, ["node", "type", "label", "x", "y", "degree", "confirmed"])
+    dots = alt.Chart(data).mark_circle(opacity=0.9, stroke="white", strokeWidth=0.5).encode(
+        x=alt.X("x:Q", **axis), y=alt.Y("y:Q", **axis),
+        color=alt.Color("type:N", title="entity", scale=alt.Scale(
+            domain=["importer", "seller", "declarant", "brand", "route"],
+            range=["#cf222e", "#8250df", "#9a6700", "#1a7f37", "#0969da"])),
+        size=alt.Size("degree:Q", scale=alt.Scale(range=[30, 600]), title="flagged lines"),
+        tooltip=["type", "label", "degree", "confirmed"])
+    named = data.sort("degree", descending=True).head(labels)
+    text = alt.Chart(named).mark_text(dy=-10, fontSize=10).encode(x=alt.X("x:Q", **axis), y=alt.Y("y:Q", **axis),
+                                                                    text="label:N")
+    head = title or "repeat-offender network: importers, sellers, declarants, brands and routes"
+    chart = alt.layer(lines, dots, text).properties(title=_title(head, nodes, synthetic), width=640, height=520)
+    return chart  # type: ignore[return-value]
