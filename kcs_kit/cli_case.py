@@ -131,7 +131,14 @@ def show_cmd(ctx: click.Context, case_id: str, evidence_dir: Path | None, top: i
     c = get_case(s, case_id)
     data = case_summary(c)
     if evidence_dir is not None:
-        pass  # EVIDENCE
+        from kcs_kit.explain.evidence import explain, explanation_summary
+
+        evidence_dir.mkdir(parents=True, exist_ok=True)
+        data["evidence"] = []
+        for x in explain(s, c, None, top=top):
+            png = evidence_dir / f"{c.case_id}-{x.candidate.rank}.png"
+            png.write_bytes(x.visual_png)
+            data["evidence"].append({**explanation_summary(x), "png": str(png)})
 
     def render(d: dict[str, Any]) -> None:
         _render(d)
