@@ -192,3 +192,28 @@ def reopen_cmd(ctx: click.Context, case_id: str, reason: str, officer: str | Non
 
     c = reopen(settings_of(ctx), case_id, reason=reason, officer=officer)
     emit(case_summary(c), as_json, _render)
+
+
+@case.command("notify")
+@click.argument("case_id")
+@officer_option
+@json_option
+@click.pass_context
+def notify_cmd(ctx: click.Context, case_id: str, officer: str | None, as_json: bool) -> None:
+    """Write the notice pack of a confirmed case for its right holder: HTML, PDF, .eml draft and JSON.
+
+    The files go to <workspace>/outbox/CASE_ID/; nothing is sent over a network. Importer, seller and
+    declarant IDs are masked unless the setting mask_identities is off.
+
+    \b
+    Example:
+      kcs case notify C20250514-3f9a2b
+      KCS_MASK_IDENTITIES=0 kcs case notify C20250514-3f9a2b --json
+    """
+    from kcs_kit.explain.notice import notify
+
+    p = notify(settings_of(ctx), case_id, officer=officer)
+    emit(p, as_json, lambda p: click.echo(
+        f"notice for case {p.case_id} ready in {p.folder} (to {p.recipient or 'no contact on record'}):\n"
+        f"  {p.pdf.name}, {p.html.name}, {p.eml.name}, {p.json.name}\n"
+        f"  upload to notice {p.seconds_upload_to_notice:.1f} s (machine part {p.machine_seconds:.1f} s)"))

@@ -68,6 +68,10 @@ class Settings:
         "Who is acting: recorded with every case event (opened, decided, notified) and audit record; set it per "
         "officer (KCS_OFFICER_ID) or pass --officer.",
     )
+    notice_sender: str = _f(
+        "Customs IPR desk <ipr-desk@customs.invalid>",
+        "From: address of the right-holder notice drafts (.eml) written to <workspace>/outbox; nothing is sent.",
+    )
     max_image_pixels: int = _f(
         40_000_000,
         "Largest image (width x height) that is decoded; bigger ones are refused as a decompression-bomb guard.",

@@ -103,7 +103,7 @@ def _best_view(settings: Settings, rgb: np.ndarray, design_id: str) -> _Best:
             H, mask = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX, maxIters=500, confidence=0.99)
             n = int(mask.sum()) if mask is not None else 0
             if H is not None and n > max(best.inliers, 4):  # 4 matches always fit a homography
-                outline = np.float32([[0, 0], [vf.width, 0], [vf.width, vf.height], [0, vf.height]])
+                outline = np.array([[0, 0], [vf.width, 0], [vf.width, vf.height], [0, vf.height]], np.float32)
                 box = cv2.perspectiveTransform(outline.reshape(-1, 1, 2), H).reshape(-1, 2)
                 best = _Best(n, len(di), src, dst, mask.ravel().astype(bool), k, (vf.width, vf.height), box)
     return best
