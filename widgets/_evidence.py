@@ -77,43 +77,76 @@ def _img(data: bytes) -> str:
     return f"<img src='data:image/png;base64,{base64.b64encode(data).decode()}' style='max-width:100%'>"
 
 
+def _rows(items: Any) -> str:
+    """A table of a sequence of small dataclasses (one row each)."""
+    import dataclasses
+
+    dicts = [dataclasses.asdict(i) for i in items]
+    if not dicts:
+        return "<p>none</p>"
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in dicts[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_plain(v))}</td>" for v in d.values()) + "</tr>"
+                   for d in dicts)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, list | tuple):
+        return ", ".join(str(i) for i in v)
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return "-" if v is None else str(v)
+
+
+def _facts_html(f: Any) -> str:
+    """kcs_kit.explain.facts.DeclarationFacts as HTML: facts, places, parties, linked declarations."""
+    if f is None:
+        return "<p>no declaration given: enter the declaration number and match again</p>"
+    top = {k: _plain(getattr(f, k)) for k in ("declaration_id", "declared_on", "hs6", "design_hs6", "hs_agreement",
+                                               "unit_value_krw", "genuine_price_krw", "undervaluation_ratio",
+                                               "transport_mode")}
+    masked = "<p><i>party IDs are masked</i></p>" if f.masked else ""
+    return (f"{_kv(top)}<h4>Origin and departure</h4>{_rows([f.origin, f.departure])}"
+            f"<h4>Parties: earlier flagged goods lines</h4>{_rows(f.parties)}{masked}"
+            f"<h4>Linked declarations</h4>{_rows(f.linked)}")
+
+
 def _from_explanation(x: Any) -> tuple[str, str, str, str]:
     """The four tabs from a kcs_kit.explain.evidence.CandidateExplanation."""
-    visual = _img(x.visual_png) if getattr(x, "visual_png", None) else "<p>no visual evidence</p>"
-    ocr = getattr(x, "ocr_matches", None) or getattr(x, "ocr_words", None) or ()
-    ocr_html = "<ul>" + "".join(f"<li>{html.escape(str(o))}</li>" for o in ocr) + "</ul>" if ocr else \
-        "<p>no words read on the item match this design</p>"
-    facts = getattr(x, "declaration", None) or getattr(x, "declaration_facts", None)
-    decl = _kv(facts) if isinstance(facts, dict) and facts else "<p>no declaration given</p>"
-    history = getattr(x, "history", None)
-    if history is not None and hasattr(history, "height") and history.height:
-        decl += "<h4>History</h4>" + frame_html(history)
-    en, ko = getattr(x, "narrative_en", ""), getattr(x, "narrative_ko", "")
-    narrative = f"<p>{html.escape(en)}</p>" + (f"<p lang='ko'>{html.escape(ko)}</p>" if ko else "")
-    return visual, ocr_html, decl, narrative
+    visual = (_img(x.visual_png) if x.visual_png else "<p>no visual evidence</p>") + (
+        f"<p>{x.inliers} of {x.keypoint_matches} keypoint matches agree with the matched region "
+        f"({x.region_agreement:.0f}%)</p>")
+    words = ", ".join(html.escape(w) for w in x.words_read) or "none"
+    ocr = f"<p>words read on the item: {words}</p>" + (
+        "<h4>Words that match the mark's name</h4>" + _rows(x.ocr) if x.ocr else
+        "<p>no word read on the item matches this mark's name</p>")
+    lead = "".join(f"<li>{html.escape(s)}: {d:+.2f}</li>" for s, d in x.lead_over_next)
+    lead_html = (f"<h4>Ahead of {html.escape(x.next_design_id)} by</h4><ul>{lead}</ul>"
+                 if x.next_design_id and lead else "")
+    narrative = (f"<p class='kcs-narrative'>{html.escape(x.narrative_en)}</p>"
+                 + (f"<p lang='ko'>{html.escape(x.narrative_ko)}</p>" if x.narrative_ko else "")
+                 + "<h4>Signals (contribution to the log-odds)</h4>" + _rows(x.contributions) + lead_html)
+    return visual, ocr, _facts_html(x.declaration), narrative
+
+
+def evidence_tabs(settings: Settings, result: MatchResult, c: Candidate, photos: list[bytes], crop: str | None,
+                  declaration_id: str | None) -> tuple[str, str, str, str]:
+    """HTML of the Visual, OCR words, Declaration and Narrative tabs for candidate ``c``."""
+    if explain_available():
+        from kcs_kit.explain.evidence import explain
+
+        found = explain(settings, result, photos, declaration_id=declaration_id, top=c.rank, crop=crop)
+        x = next((e for e in found if e.candidate.design_id == c.design_id), None)
+        if x is not None:
+            return _from_explanation(x)
+    return _basic_tabs(settings, result, c, photos, declaration_id)
 
 
 def _contributions(c: Candidate) -> str:
     rows = "".join(f"<tr><td>{html.escape(e.signal)}</td><td>{e.contribution:+.2f}</td>"
                    f"<td>{html.escape(e.detail)}</td></tr>"
                    for e in sorted(c.evidence, key=lambda e: -abs(e.contribution)))
-    return ("<table><tr><th>signal</th><th>log-odds</th><th>what it saw</th></tr>" + rows + "</table>") if rows \
-        else ""
-
-
-def evidence_tabs(settings: Settings, result: MatchResult, c: Candidate, photos: list[bytes], case_id: str,
-                  declaration_id: str | None) -> tuple[str, str, str, str]:
-    """HTML of the Visual, OCR words, Declaration and Narrative tabs for candidate ``c``."""
-    if explain_available():
-        from kcs_kit.explain.evidence import explain
-
-        source: Any = case_id or result
-        found = explain(settings, source, photos, declaration_id=declaration_id, top=max(3, c.rank))
-        x = next((e for e in found if getattr(e, "design_id", None) == c.design_id), None)
-        if x is not None:
-            tabs = _from_explanation(x)
-            return tabs[0], tabs[1], tabs[2], tabs[3] + _contributions(c)
-    return _basic_tabs(settings, result, c, photos, declaration_id)
+    return "<table><tr><th>signal</th><th>log-odds</th><th>what it saw</th></tr>" + rows + "</table>"
 
 
 def _basic_tabs(settings: Settings, result: MatchResult, c: Candidate, photos: list[bytes],

@@ -80,6 +80,7 @@ class MatchWorkbench(w.VBox):
         self.notify_button = w.Button(description="Notify right holder", icon="envelope", disabled=True,
                                       button_style="primary", layout=w.Layout(width="190px"))
         self._evidence_cache: dict[int, tuple[str, ...]] = {}
+        self._crop_used: str | None = None
         self._wire()
         super().__init__([
             w.HTML(CSS + "<h3>Match a photographed item</h3><span class='kcs-synthetic'>Demo workspace: right "
@@ -155,6 +156,7 @@ class MatchWorkbench(w.VBox):
         crop = self.crop.value.strip() or None
         parse_crop(crop)  # a bad box is named before any work
         decl = self.declaration.value.strip() or None
+        self._crop_used = crop
         self.busy = True
         try:
             self._step(1)
@@ -182,6 +184,7 @@ class MatchWorkbench(w.VBox):
         self.thumbs.children = [w.Image(value=png(load_photo(d).rgb, 160), format="png") for _n, d in self.photos]
         self.declaration.value = case.declaration_id or ""
         self.crop.value = case.crop or ""
+        self._crop_used = case.crop
         self._evidence_cache = {}
         self.case_id = case.case_id
         self.result = case.result
@@ -245,8 +248,8 @@ class MatchWorkbench(w.VBox):
             return
         if c.rank not in self._evidence_cache:
             self._evidence_cache[c.rank] = _evidence.evidence_tabs(
-                self.settings, self.result, c, [d for _n, d in self.photos], self.case_id,
-                self.declaration.value.strip() or None)
+                self.settings, self.result, c, [d for _n, d in self.photos], self._crop_used,
+                self.result.declaration_id)
         for tab, value in zip(self.evidence.children, self._evidence_cache[c.rank], strict=True):
             tab.value = value
 
