@@ -75,3 +75,41 @@ def show_cmd(ctx: click.Context, as_json: bool) -> None:
                    " ".join(f"{k} {v:+.2f}" for k, v in m.none_weights.items()))
 
     emit(m, as_json, render)
+
+
+@model.command("recalibrate")
+@click.option("--queries", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Also fit on this labelled query package (benchmark pairs), e.g. from kcs bench photos.")
+@click.option("--holdout", default=0.3, show_default=True, help="Share of examples held out to compare models.")
+@click.option("--limit", type=int, help="Use only the first N benchmark queries.")
+@click.option("--officer", help="Officer ID recorded in the audit log (default: setting officer_id).")
+@json_option
+@click.pass_context
+def recalibrate_cmd(ctx: click.Context, folder: Path | None, holdout: float, limit: int | None, officer: str | None,
+                    as_json: bool) -> None:
+    """Refit the fusion model on officers' decisions (plus benchmark pairs); activate only if better.
+
+    Confirmed cases say which candidate was the true design, rejected cases that none was; unsure cases
+    are skipped. Calibration (ECE), log-loss and reading accuracy are compared on held-out examples.
+
+    \b
+    Example:
+      kcs model recalibrate
+      kcs model recalibrate --queries /tmp/photos-train --json
+    """
+    from kcs_kit.explain.recalibrate import recalibrate
+
+    r = recalibrate(settings_of(ctx), queries=folder, holdout=holdout, limit=limit, officer=officer,
+                    progress=progress_factory("queries", "analysing"))
+
+    def render(r) -> None:
+        click.echo(f"fitted on {r.fitted_on} examples ({r.officer_examples} decisions, {r.benchmark_examples} "
+                   f"benchmark pairs; {r.skipped} skipped), compared on {r.held_out} held out "
+                   f"({r.held_out_officer} decisions)")
+        for name, s in (("active", r.before), ("new", r.after), ("active, decisions", r.before_officer),
+                        ("new, decisions", r.after_officer)):
+            click.echo(f"  {name:<18} log-loss {s.log_loss:.3f}  reading accuracy {s.reading_accuracy:.1%}  "
+                       f"ECE {s.ece:.3f}")
+        click.echo(r.reason)
+
+    emit(r, as_json, render)
