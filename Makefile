@@ -36,9 +36,9 @@ install: $(STAMP)  ## create .venv with the exact pinned dependencies
 demo: install  ## build the demo workspace (idempotent) and print its summary
 	$(BIN)/kcs demo
 
-lab: demo  ## the main job: demo workspace + JupyterLab on 127.0.0.1 at the quick-start notebook
+lab: demo  ## the main job: demo workspace + JupyterLab on 127.0.0.1 (token auth) at the officer notebook
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --no-browser \
-		--ServerApp.root_dir=$(CURDIR) notebooks/00_quickstart.ipynb
+		--ServerApp.root_dir=$(CURDIR) $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/01_officer.ipynb
 
 test: install  ## run the whole test suite
 	$(BIN)/python -m pytest -q

@@ -14,7 +14,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_ruff_clean():
-    r = _run("ruff", "check", "kcs_kit", "tests", "scripts", "notebooks")
+    r = _run("ruff", "check", "kcs_kit", "widgets", "tests", "scripts", "notebooks")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
