@@ -80,15 +80,23 @@ def test_confirm_records_the_decision_and_the_queue_lists_it(matched, settings):
     wb.reason.value = "same mark, declared far below the genuine price"
     wb.buttons["confirm"].click()
     assert wb.error == "" and "confirmed" in wb.info and SAMPLE_DESIGN in wb.info
-    queue = CaseQueue(settings, workbench=wb, status="confirmed")
+    assert not wb.notify_button.disabled
+    wb.notify_button.click()
+    assert wb.error == "" and "notice for the right holder" in wb.info
+    pdf = Path(re.search(r"pdf: (\S+)", wb.info).group(1))
+    assert pdf.exists() and pdf.read_bytes()[:5] == b"%PDF-" and wb.notify_button.disabled
+    wb.notify_button.disabled = False
+    wb.notify_button.click()  # a second notice for the same case is refused with a clear message
+    assert "expected a confirmed case" in wb.error
+    queue = CaseQueue(settings, workbench=wb, status="notified")
     assert wb.case_id in list(queue.frame["case_id"])
     queue.pick.value = wb.case_id
-    assert "decided" in queue.detail.value and "matched" in queue.detail.value
+    assert "decided" in queue.detail.value and "notified" in queue.detail.value and "notice:" in queue.detail.value
     other = type(wb)(settings)
     queue.workbench = other
     queue.open_in_workbench()
     assert other.case_id == wb.case_id and other.result.candidates[0].design_id == SAMPLE_DESIGN
-    assert "confirmed" in other.info
+    assert "notified" in other.info and other.notify_button.disabled
 
 
 def _png(size: tuple[int, int]) -> bytes:

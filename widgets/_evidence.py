@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib.util
 from functools import lru_cache
 from typing import Any
 
 from kcs_kit.config import Settings
 from kcs_kit.match.types import Candidate, MatchResult
 from widgets._common import frame_html, message, png
-
-
-def notice_available() -> bool:
-    """Whether this kcs-kit has right-holder notices (kcs_kit.explain.notice)."""
-    return importlib.util.find_spec("kcs_kit.explain.notice") is not None
-
-
-def explain_available() -> bool:
-    """Whether this kcs-kit has evidence narratives (kcs_kit.explain.evidence)."""
-    return importlib.util.find_spec("kcs_kit.explain.evidence") is not None
 
 
 @lru_cache(maxsize=512)
@@ -131,41 +120,17 @@ def _from_explanation(x: Any) -> tuple[str, str, str, str]:
 
 def evidence_tabs(settings: Settings, result: MatchResult, c: Candidate, photos: list[bytes], crop: str | None,
                   declaration_id: str | None) -> tuple[str, str, str, str]:
-    """HTML of the Visual, OCR words, Declaration and Narrative tabs for candidate ``c``."""
-    if explain_available():
-        from kcs_kit.explain.evidence import explain
+    """HTML of the Visual, OCR words, Declaration and Narrative tabs for candidate ``c``
+    (``kcs_kit.explain.evidence.explain``)."""
+    from kcs_kit.explain.evidence import explain
 
-        found = explain(settings, result, photos, declaration_id=declaration_id, top=c.rank, crop=crop)
-        x = next((e for e in found if e.candidate.design_id == c.design_id), None)
-        if x is not None:
-            return _from_explanation(x)
-    return _basic_tabs(settings, result, c, photos, declaration_id)
-
-
-def _contributions(c: Candidate) -> str:
-    rows = "".join(f"<tr><td>{html.escape(e.signal)}</td><td>{e.contribution:+.2f}</td>"
-                   f"<td>{html.escape(e.detail)}</td></tr>"
-                   for e in sorted(c.evidence, key=lambda e: -abs(e.contribution)))
-    return "<table><tr><th>signal</th><th>log-odds</th><th>what it saw</th></tr>" + rows + "</table>"
-
-
-def _basic_tabs(settings: Settings, result: MatchResult, c: Candidate, photos: list[bytes],
-                declaration_id: str | None) -> tuple[str, str, str, str]:
-    """The tabs from the match result alone (kcs-kit without kcs_kit.explain.evidence)."""
-    from kcs_kit.explain.visual import side_by_side
-
-    i = c.photo_index or 0
-    visual = _img(side_by_side(settings, photos[i], c, photo_index=i)) if photos else ""
-    words = ", ".join(html.escape(t) for t in result.ocr_text) or "none"
-    ocr_ev = next((e.detail for e in c.evidence if e.signal == "ocr"), "no matching word read")
-    ocr = f"<p>words read on the item: {words}</p><p>{html.escape(ocr_ev)}</p>"
-    decl = declaration_html(settings, declaration_id) if declaration_id else "<p>no declaration given</p>"
-    lead = (f"<p>Rank {c.rank}: {html.escape(c.title)} ({html.escape(c.right_holder)}, registration "
-            f"{html.escape(c.registration_no or '-')}) with probability {c.probability:.0%}.</p>")
-    return visual, ocr, decl, lead + _contributions(c)
+    found = explain(settings, result, photos, declaration_id=declaration_id, top=c.rank, crop=crop)
+    x = next(e for e in found if e.candidate.design_id == c.design_id)
+    return _from_explanation(x)
 
 
 def notice_text(pack: Any) -> str:
-    """What the officer reads after a notice was written: where its files are."""
-    paths = [f"{k}: {getattr(pack, k)}" for k in ("html", "pdf", "eml", "json") if getattr(pack, k, None)]
-    return "notice ready for the right holder\n" + "\n".join(paths)
+    """What the officer reads after a notice was written: where its files are, how long it took."""
+    to = f" to {pack.recipient}" if pack.recipient else ""
+    return (f"notice for the right holder{to} ready {pack.seconds_upload_to_notice:.0f} s after the photos arrived\n"
+            + "\n".join(f"{k}: {getattr(pack, k)}" for k in ("html", "pdf", "eml", "json")))

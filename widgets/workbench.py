@@ -78,7 +78,8 @@ class MatchWorkbench(w.VBox):
                         for d, s, i in (("confirm", "danger", "check"), ("reject", "success", "times"),
                                         ("unsure", "warning", "question"))}
         self.notify_button = w.Button(description="Notify right holder", icon="envelope", disabled=True,
-                                      button_style="primary", layout=w.Layout(width="190px"))
+                                      button_style="primary", layout=w.Layout(width="190px"),
+                                      tooltip="write the notice (HTML, PDF, e-mail, JSON) once the case is confirmed")
         self._evidence_cache: dict[int, tuple[str, ...]] = {}
         self._crop_used: str | None = None
         self._wire()
@@ -189,6 +190,7 @@ class MatchWorkbench(w.VBox):
         self.case_id = case.case_id
         self.result = case.result
         self.info = f"case {case.case_id}: {case.status}" + (f" ({case.design_id})" if case.design_id else "")
+        self.notify_button.disabled = case.status != "confirmed"
         self.rematch.disabled = False
 
     # ---- rendering ---------------------------------------------------------------------------------------
@@ -270,9 +272,7 @@ class MatchWorkbench(w.VBox):
         case = decide(self.settings, self.case_id, decision, design_id=design, reason=self.reason.value.strip(),
                       officer=self.officer)
         self.info = f"case {case.case_id}: {case.status}" + (f" as {case.design_id}" if case.design_id else "")
-        self.notify_button.disabled = not (case.status == "confirmed" and _evidence.notice_available())
-        if not _evidence.notice_available():
-            self.notify_button.tooltip = "notices are not available in this version of kcs-kit"
+        self.notify_button.disabled = case.status != "confirmed"
 
     @shows_errors
     def notify(self) -> None:
