@@ -124,3 +124,37 @@ def bench_photos(ctx: click.Context, registry_dir: Path | None, out_dir: Path, n
     emit(summary, as_json, lambda s: click.echo(
         f"wrote {s.n} queries ({s.with_design} with a true design, {s.without_design} without), {s.photos} "
         f"photos to {s.out_dir} in {s.seconds:.1f} s ({s.photos_per_second:.1f} photos/s); SYNTHETIC"))
+
+
+@bench.command("notify")
+@click.option("--n", "n", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Photos (items) taken through open -> confirm -> notice.")
+@click.option("--designs", default=100, show_default=True, type=click.IntRange(min=2),
+              help="Demo marks in the bench registry.")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Bench workspace and photos (default: <workspace>/bench/notify); reused by later runs.")
+@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@json_option
+@click.pass_context
+def bench_notify(ctx: click.Context, n: int, designs: int, folder: Path | None, no_write: bool,
+                 as_json: bool) -> None:
+    """Machine part of upload -> notice ready: open case, confirm, notice pack, over N SYNTHETIC photos.
+
+    Target: < 60 s from upload to notice including the officer's clicks. The first run builds a bench
+    workspace (demo lake, goods lines, the first DESIGNS marks indexed) and the photos.
+
+    \b
+    Example:
+      kcs bench notify --n 10
+      kcs bench notify --n 50 --designs 300 --no-write --json
+    """
+    from kcs_kit.bench import notify
+    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+
+    log = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
+    result = notify.run(settings_of(ctx), n, designs=designs, folder=folder, log=log)
+    text = notify.render(result, f"kcs bench notify --n {n} --designs {designs}", machine())
+    if not no_write:
+        update_section("notify", text, BENCHMARKS_MD)
+        log(f"wrote {BENCHMARKS_MD}")
+    emit(result, as_json, lambda _r: click.echo(text))

@@ -95,9 +95,11 @@ def _font(pdf: Any) -> None:
 
 def render_pdf(n: dict[str, Any], evidence_png: dict[str, bytes]) -> bytes:
     import io
+    import logging
 
     from fpdf import FPDF
 
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "TSI1 NOT subset" noise from NanumGothic
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_title(f"IPR notice {n['case_id']}")
