@@ -159,6 +159,7 @@ def _register() -> None:
         cli_eval,  # noqa: F401
         cli_index,  # noqa: F401
         cli_lake,  # noqa: F401
+        cli_marknet,  # noqa: F401
         cli_match,  # noqa: F401
         cli_model,  # noqa: F401
         cli_registry,  # noqa: F401

@@ -20,7 +20,7 @@ def synthetic(n: int, seed: int) -> list[Example]:
         if truth >= 0:
             feats[truth, SIGNALS.index("inliers")] += rng.uniform(0.3, 1.0)
             feats[truth, SIGNALS.index("bow")] += rng.uniform(0.1, 0.5)
-        q = np.array([feats[:, 0].max(), feats[:, 1].max(), feats[:, 2].max(), 0.0])[: len(QUERY_SIGNALS)]
+        q = np.array([feats[:, 0].max(), feats[:, 1].max(), feats[:, 2].max(), 0.0, feats[:, -1].max()])
         out.append(Example(feats, q, truth))
     return out
 

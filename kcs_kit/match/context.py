@@ -19,6 +19,7 @@ from kcs_kit.errors import IndexNotBuiltError, NotFoundError
 from kcs_kit.index.bow import MATRIX, load_bow
 from kcs_kit.index.build import CODEBOOK, load_encoder
 from kcs_kit.index.features import FeatureStore
+from kcs_kit.index.marknet import load_vectors
 from kcs_kit.lake import catalog
 from kcs_kit.match.fusion import PRIOR_MODEL, FusionModel
 from kcs_kit.match.verify import descriptors
@@ -94,6 +95,7 @@ class MatchContext:
         self.titles = TitleIndex({d: i.title for d, i in self.designs.items()})
         self.store = FeatureStore(settings)
         self.bow = load_bow(settings)
+        self.marknet = load_vectors(settings)
         self._features: OrderedDict[str, list[tuple[LocalFeatures, np.ndarray]]] = OrderedDict()
         self.fusion = active_fusion(settings)
         self.version = f"{self.encoder.name}/{self.encoder.version}|fusion/{self.fusion.version}"
@@ -201,7 +203,8 @@ def _stamp(settings: Settings) -> tuple:
         reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] if _has(con, "designs") \
             else (0, None)
     mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion, settings.registry_dir / MATRIX)]
-    return (str(settings.workspace), *reg, *mtime)
+    marknet = sorted(str(p) for p in settings.registry_dir.glob("marknet-*.npz"))
+    return (str(settings.workspace), *reg, *mtime, *marknet)
 
 
 def get_context(settings: Settings) -> MatchContext:

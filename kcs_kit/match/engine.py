@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -112,16 +112,33 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
 
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
-             decl: tuple[float, float]) -> np.ndarray:
+             decl: tuple[float, float], marknet: float) -> np.ndarray:
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
-    return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl])
+    return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
+                     max(marknet, 0.0)])
+
+
+def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Learned-encoder similarity of every design (best window over photos) and where that window is."""
+    if ctx.marknet is None:
+        return {}, {}
+    best: dict[str, float] = {}
+    where: dict[str, tuple] = {}
+    for i, p in enumerate(photos):
+        vecs, boxes = ctx.marknet.encoder.photo_windows(p.rgb)
+        scores, win = ctx.marknet.scores(vecs)
+        for d, sc in scores.items():
+            if sc > best.get(d, -2.0):
+                best[d] = sc
+                where[d] = (i, tuple(float(v) / p.scale for v in boxes[win[d]]))
+    return best, where
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
-                active: set[str]) -> list[str]:
-    """The union of both image shortlists and the name/text matches, in that order, active designs only."""
+                marknet: dict[str, float], active: set[str]) -> list[str]:
+    """The union of the image shortlists and the name/text matches, in that order, active designs only."""
     out: dict[str, None] = {}
-    for scores, n in ((short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
+    for scores, n in ((marknet, VERIFY), (short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
         for d in sorted(scores, key=lambda k: scores[k], reverse=True)[:n]:
             if d in active:
                 out.setdefault(d)
@@ -140,9 +157,10 @@ def _evidence(ctx: MatchContext, f: np.ndarray, ver: Verification, ocr_word: str
         "text": f"text similarity {f[5]:.2f}",
         "hs_match": f"declared HS6 agrees with the design's goods ({f[6]:.1f})",
         "undervaluation": f"declared value below the genuine price (score {f[7]:.2f})",
+        "marknet": f"learned mark similarity {f[8]:.2f} (best window of the photo)",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
-                 if v or s in ("shortlist", "inliers"))
+                 if v or s in ("shortlist", "inliers", "marknet"))
 
 
 def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]:
@@ -166,6 +184,7 @@ class Analysis:
     rows: list[tuple[str, np.ndarray, Verification, int | None, float]]  # design, signals, verification, photo, scale
     query_signals: np.ndarray
     ocr_word: dict[str, str]
+    windows: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best marknet window
 
     @property
     def feats(self) -> np.ndarray:
@@ -184,17 +203,19 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
+    learned, windows = _marknet(ctx, loaded)
     rows = []
-    cands = _candidates(short, bow, ocr, text_sim, ctx.active_ids(filters))
+    cands = _candidates(short, bow, ocr, text_sim, learned, ctx.active_ids(filters))
     verified = _verify_all(ctx, reads, cands)
     for d in cands:
         ver, where, scale = verified[d]
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
-                     ctx.declaration_signals(decl, d))
+                     ctx.declaration_signals(decl, d), learned.get(d, 0.0))
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
-                  max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3])
-    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word)
+                  max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
+                  max(learned.values(), default=0.0)])
+    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows)
 
 
 def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
@@ -207,10 +228,12 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
     for rank, i in enumerate(np.argsort(-probs)[:top_k], 1):
         d, f, ver, where, scale = a.rows[i]
         info = a.ctx.designs.get(d)
+        region = tuple(v / scale for v in ver.region) if ver.region else None
+        if region is None and d in a.windows:  # not verified by keypoints: the learned encoder's best window
+            where, region = a.windows[d]
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
-            info.registration_no if info else "", _evidence(a.ctx, f, ver, a.ocr_word.get(d)), where,
-            tuple(v / scale for v in ver.region) if ver.region else None,
+            info.registration_no if info else "", _evidence(a.ctx, f, ver, a.ocr_word.get(d)), where, region,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
     # Bayes decision over the one distribution: "no registered design" when it is the most probable answer
     rejected = p_none >= (float(probs.max()) if len(probs) else 0.0)

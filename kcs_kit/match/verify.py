@@ -44,12 +44,13 @@ def ratio_matches(design_desc: np.ndarray, photo_desc: np.ndarray) -> tuple[np.n
     if len(design_desc) == 0 or len(photo_desc) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     sim = design_desc @ photo_desc.T
-    top2 = np.argpartition(-sim, 1, axis=1)[:, :2]
     rows = np.arange(len(sim))
-    a, b = sim[rows, top2[:, 0]], sim[rows, top2[:, 1]]
-    best = np.where(a >= b, top2[:, 0], top2[:, 1])
-    d1 = np.sqrt(np.maximum(2 - 2 * np.maximum(a, b), 0))
-    d2 = np.sqrt(np.maximum(2 - 2 * np.minimum(a, b), 0))
+    best = sim.argmax(axis=1)  # two max passes: several times faster than argpartition on wide rows
+    a = sim[rows, best]
+    sim[rows, best] = -np.inf
+    b = sim.max(axis=1)
+    d1 = np.sqrt(np.maximum(2 - 2 * a, 0))
+    d2 = np.sqrt(np.maximum(2 - 2 * b, 0))
     keep = d1 < RATIO * d2
     return rows[keep], best[keep]
 

@@ -1,0 +1,170 @@
+"""``marknet``: a small CNN trained by the project itself (no pretrained weights) that embeds marks.
+
+It is trained with metric learning on augmented renders of the registry (``cnn_recipe.py``,
+``cnn_train.py``) so that a mark printed, embossed, woven, warped, recoloured or half hidden on a product
+lands near the flat registered drawing. It runs fully convolutionally: the photo is read at a pyramid of
+scales and every 64x64-pixel window (stride 8) of every scale gets a vector, so a small mark in a cluttered
+photo is found where it is instead of being drowned by the whole frame.
+
+Weights ship in ``kcs_kit/data/marknet-v1.pt`` with their SHA-256 in ``marknet-v1.json``; a file whose hash
+differs is refused.
+
+Example::
+
+    >>> import numpy as np
+    >>> from kcs_kit.embed.cnn import MarkNetEncoder
+    >>> enc = MarkNetEncoder.load()  # doctest: +SKIP
+    >>> enc.design_vectors([np.full((64, 64, 3), 255, np.uint8)]).shape  # doctest: +SKIP
+    (1, 128)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kcs_kit.errors import KcsError, MissingDependencyError
+
+NAME = "marknet"
+DATA = Path(__file__).resolve().parents[1] / "data"
+WEIGHTS = DATA / "marknet-v1.pt"
+META = DATA / "marknet-v1.json"
+WINDOW = 64  # pixels of the window a vector describes (8 x 8 cells of the stride-8 feature map)
+CANVAS = 96  # training crops: the window in the middle of a 96 x 96 crop (context as in a photo)
+CELLS = WINDOW // 8
+# Photo pyramid: the window covers these fractions of the photo's shorter side (marks of ~5-60% of the frame).
+SCALES = (0.85, 0.6, 0.42, 0.3, 0.21)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is a pinned dependency
+        raise MissingDependencyError("the marknet encoder needs torch: run `make install`") from exc
+    return torch
+
+
+def build_net(width: int = 16, dim: int = 128):
+    """The network: stride-8 backbone -> 1x1 head; ``pool`` turns a cell map into window vectors."""
+    torch = _torch()
+    nn = torch.nn
+
+    def block(cin: int, cout: int, stride: int) -> list:
+        return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    w = width
+    layers = [*block(1, w, 2), *block(w, w, 1), *block(w, 2 * w, 2), *block(2 * w, 2 * w, 1),
+              *block(2 * w, 4 * w, 2), *block(4 * w, 4 * w, 1), *block(4 * w, 8 * w, 1)]
+
+    class MarkNet(nn.Module):  # type: ignore[name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.features = nn.Sequential(*layers)
+            self.proj = nn.Linear(8 * w, dim)
+
+        def cells(self, x):  # (B, 1, H, W) in [0, 1] -> (B, C, H/8, W/8)
+            # local contrast normalisation (33-px neighbourhood): the same for a crop and a whole photo
+            f = torch.nn.functional
+            mu = f.avg_pool2d(x, 33, 1, 16, count_include_pad=False)
+            sd = f.avg_pool2d((x - mu) ** 2, 33, 1, 16, count_include_pad=False).sqrt()
+            return self.features((x - mu) / (sd + 0.05))
+
+        def pool(self, cells, stride: int = 1):  # -> (B, h, w, dim) L2-normalised window vectors
+            g = torch.nn.functional.avg_pool2d(cells.clamp(min=1e-6).pow(3), CELLS, stride).pow(1 / 3)
+            v = self.proj(g.permute(0, 2, 3, 1))
+            return torch.nn.functional.normalize(v, dim=-1)
+
+        def forward(self, x):  # training crops (B, 1, 96, 96): the middle 64 x 64 window
+            c = self.cells(x)
+            m = (c.shape[-1] - CELLS) // 2
+            return self.pool(c[:, :, m:m + CELLS, m:m + CELLS])[:, 0, 0]
+
+    return MarkNet()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def to_gray01(rgb: np.ndarray) -> np.ndarray:
+    g = rgb if rgb.ndim == 2 else rgb[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return (np.asarray(g, np.float32) / 255.0).astype(np.float32)
+
+
+def design_canvas(rgb: np.ndarray) -> np.ndarray:
+    """A registered drawing (dark on light) -> 96 x 96 grey canvas with the mark fitted in the middle 64."""
+    import cv2
+
+    g = to_gray01(rgb)
+    ink = 1.0 - g
+    ys, xs = np.nonzero(ink > 0.1)
+    if len(xs):
+        g = g[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    h, w = g.shape
+    s = WINDOW * 0.9 / max(h, w)
+    small = cv2.resize(g, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    out = np.ones((CANVAS, CANVAS), np.float32)
+    y0, x0 = (CANVAS - small.shape[0]) // 2, (CANVAS - small.shape[1]) // 2
+    out[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    return out
+
+
+@dataclass
+class MarkNetEncoder:
+    net: object
+    version: str
+    dim: int
+    name: str = NAME
+
+    @classmethod
+    def load(cls, weights: Path = WEIGHTS) -> MarkNetEncoder:
+        torch = _torch()
+        meta_path = weights.with_suffix(".json")
+        if not weights.is_file() or not meta_path.is_file():
+            raise KcsError(f"marknet weights {weights}: file or its .json is missing",
+                           hint="train them with `kcs model train-marknet` or reinstall kcs-kit")
+        meta = json.loads(meta_path.read_text())
+        digest = sha256(weights)
+        if digest != meta["sha256"]:
+            raise KcsError(f"marknet weights {weights}: SHA-256 {digest[:12]}... does not match "
+                           f"{meta['sha256'][:12]}... in {meta_path.name}", hint="the file is damaged; reinstall it")
+        net = build_net(meta["width"], meta["dim"])
+        net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+        net.eval()
+        return cls(net=net, version=digest[:12], dim=int(meta["dim"]))
+
+    def design_vectors(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Registered drawings (dark on light renders) -> (n, dim) unit vectors."""
+        torch = _torch()
+        if not images:
+            return np.zeros((0, self.dim), np.float32)
+        x = torch.from_numpy(np.stack([design_canvas(im) for im in images]))[:, None]
+        with torch.inference_mode():
+            return self.net(x).numpy().astype(np.float32)  # type: ignore[operator]
+
+    def photo_windows(self, rgb: np.ndarray, scales: Sequence[float] = SCALES
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors (m, dim) of every 64-px window at every pyramid scale and their boxes (m, 4) in the photo."""
+        import cv2
+
+        torch = _torch()
+        gray = to_gray01(rgb)
+        h, w = gray.shape
+        vecs, boxes = [], []
+        with torch.inference_mode():
+            for frac in scales:
+                s = WINDOW / (frac * min(h, w))
+                sw, sh = max(WINDOW, round(w * s)), max(WINDOW, round(h * s))
+                img = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA)
+                x = torch.from_numpy(img)[None, None]
+                v = self.net.pool(self.net.cells(x))[0]  # type: ignore[attr-defined]
+                gy, gx = np.mgrid[0:v.shape[0], 0:v.shape[1]]
+                b = np.stack([gx * 8, gy * 8, gx * 8 + WINDOW, gy * 8 + WINDOW], -1).reshape(-1, 4)
+                vecs.append(v.reshape(-1, v.shape[-1]).numpy())
+                boxes.append(b * np.array([w / sw, h / sh, w / sw, h / sh]))
+        return np.concatenate(vecs).astype(np.float32), np.concatenate(boxes).astype(np.float32)
