@@ -18,11 +18,13 @@ from kcs_kit.cli import emit, json_option, main, progress_factory, settings_of
               help="Write kcs predictions to this JSONL file (the anchor's go to <stem>.phash.jsonl).")
 @click.option("--no-anchor", is_flag=True, help="Skip the pHash nearest-neighbour anchor.")
 @click.option("--limit", type=click.IntRange(min=1), help="Evaluate only the first N queries.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes matching at once: faster, but latencies then include their contention.")
 @click.option("--write-benchmarks", is_flag=True, help="Write the table into docs/BENCHMARKS.md (section 'eval').")
 @json_option
 @click.pass_context
 def eval_cmd(ctx: click.Context, registry_dir: Path, queries_dir: Path, predictions: Path | None, no_anchor: bool,
-             limit: int | None, write_benchmarks: bool, as_json: bool) -> None:
+             limit: int | None, workers: int, write_benchmarks: bool, as_json: bool) -> None:
     """Score photo matching: reading, top-k and rejection accuracy, µAP, calibration, latency.
 
     Imports the registry into the workspace, builds the index (both reused when done before), matches every
@@ -38,7 +40,8 @@ def eval_cmd(ctx: click.Context, registry_dir: Path, queries_dir: Path, predicti
 
     log = (lambda _m: None) if as_json else (lambda m: click.echo(m, err=True))
     report = evaluate(registry_dir, queries_dir, settings_of(ctx), predictions_out=predictions,
-                      anchor=not no_anchor, limit=limit, progress=progress_factory("items", "eval"), log=log)
+                      anchor=not no_anchor, limit=limit, progress=progress_factory("items", "eval"), workers=workers,
+                      log=log)
     text = render_report(report)
     if write_benchmarks:
         from kcs_kit.bench.report import update_section

@@ -237,3 +237,19 @@ def test_notes_say_when_the_workspace_or_the_truth_does_not_fit_the_package(pack
     assert any("2 active design(s) beyond this package's" in n for n in report.notes)
     assert any("1 query(ies) name a true design that is not active" in n for n in report.notes)
     assert "Note: 1 query(ies)" in render_report(report)
+
+
+def test_two_worker_processes_give_the_same_predictions(packages, settings, tmp_path):
+    pkg, q, d = packages
+    answers = {"q1.png": ([(d[0], 0.9)], False, 0.05), "q2.jpg": ([(d[1], 0.8)], False, 0.1),
+               "q3.png": ([(d[2], 0.5)], False, 0.4), "q4.png": ([], True, 0.9), "q5.png": ([(d[4], 0.7)], False, 0.2),
+               "q6a.png": ([(d[5], 0.6)], False, 0.3)}
+    _ingest_declaration(settings, tmp_path)
+    one = evaluate(pkg, q, settings, matcher=_double(answers, []), predictions_out=tmp_path / "a.jsonl", anchor=False)
+    two = evaluate(pkg, q, settings, matcher=_double(answers, []), predictions_out=tmp_path / "b.jsonl", anchor=False,
+                   workers=2)
+    strip = [(p.query_id, p.rejected, p.p_no_match, p.candidates) for p in read_predictions(tmp_path / "a.jsonl")]
+    assert strip == [(p.query_id, p.rejected, p.p_no_match, p.candidates)
+                     for p in read_predictions(tmp_path / "b.jsonl")]
+    assert two.kcs.reading_accuracy == one.kcs.reading_accuracy and two.kcs.top5 == one.kcs.top5
+    assert "--workers 2" in two.command and any("2 processes" in n for n in two.notes)

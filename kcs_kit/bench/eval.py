@@ -92,19 +92,47 @@ def _call(matcher: Matcher, q: Query, settings: Settings) -> MatchResult:
         raise
 
 
+def _timed(matcher: Matcher, q: Query, settings: Settings) -> Prediction:
+    t0 = time.perf_counter()
+    r = _call(matcher, q, settings)
+    ms = (time.perf_counter() - t0) * 1000
+    ranked = tuple((c.design_id, float(c.probability)) for c in sorted(r.candidates, key=lambda c: c.rank))
+    return Prediction(q.query_id, bool(r.rejected), float(r.p_no_match), ranked, ms)
+
+
+_WORKER: tuple = ()
+
+
+def _worker_init(matcher: Matcher, settings: Settings, first: Query) -> None:
+    global _WORKER
+    _WORKER = (matcher, settings)
+    _call(matcher, first, settings)  # warm-up, untimed, in every worker
+
+
+def _worker_run(q: Query) -> Prediction:
+    return _timed(_WORKER[0], q, _WORKER[1])
+
+
 def run_queries(matcher: Matcher, queries: Sequence[Query], settings: Settings, *,
-                progress: Progress | None = None) -> list[Prediction]:
-    """Match every query (after one untimed warm-up call) and time each call."""
-    if queries:
-        _call(matcher, queries[0], settings)
+                progress: Progress | None = None, workers: int = 1) -> list[Prediction]:
+    """Match every query (after one untimed warm-up call) and time each call. With ``workers`` > 1 the
+    queries are shared among that many processes: faster, but each latency then includes the contention."""
+    if not queries:
+        return []
     tick = progress(len(queries)) if progress else None
     out = []
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers, _worker_init, (matcher, settings, queries[0])) as pool:
+            for pred in pool.imap(_worker_run, queries, chunksize=2):
+                out.append(pred)
+                if tick:
+                    tick(1)
+        return out
+    _call(matcher, queries[0], settings)
     for q in queries:
-        t0 = time.perf_counter()
-        r = _call(matcher, q, settings)
-        ms = (time.perf_counter() - t0) * 1000
-        ranked = tuple((c.design_id, float(c.probability)) for c in sorted(r.candidates, key=lambda c: c.rank))
-        out.append(Prediction(q.query_id, bool(r.rejected), float(r.p_no_match), ranked, ms))
+        out.append(_timed(matcher, q, settings))
         if tick:
             tick(1)
     return out
@@ -160,8 +188,9 @@ def check_declarations(queries: Sequence[Query], settings: Settings) -> None:
 
 
 def _command(registry_dir: Path, queries_dir: Path, predictions_out: Path | None, anchor: bool,
-             limit: int | None) -> str:
+             limit: int | None, workers: int = 1) -> str:
     parts = ["kcs eval", f"--registry {registry_dir}", f"--queries {queries_dir}"]
+    parts += [f"--workers {workers}"] if workers > 1 else []
     parts += [f"--predictions {predictions_out}"] if predictions_out else []
     parts += [] if anchor else ["--no-anchor"]
     parts += [f"--limit {limit}"] if limit else []
@@ -185,7 +214,7 @@ def _anchor_path(predictions_out: Path) -> Path:
 
 def evaluate(registry_dir: str | Path, queries_dir: str | Path, settings: Settings, *,
              matcher: Matcher | None = None, predictions_out: str | Path | None = None, anchor: bool = True,
-             limit: int | None = None, progress: Progress | None = None,
+             limit: int | None = None, progress: Progress | None = None, workers: int = 1,
              log: Callable[[str], None] = lambda _m: None) -> EvalReport:
     """Score ``matcher`` (default: ``kcs_kit.match.engine.match``, as ``kcs match``) and the pHash anchor.
 
@@ -208,7 +237,9 @@ def evaluate(registry_dir: str | Path, queries_dir: str | Path, settings: Settin
 
         matcher = default_matcher
     log(f"matching {len(queries):,} queries")
-    kcs = run_queries(matcher, queries, settings, progress=progress)
+    kcs = run_queries(matcher, queries, settings, progress=progress, workers=workers)
+    if workers > 1:
+        notes.append(f"matched by {workers} processes at once: latencies include their contention for the cores")
     anchor_preds = None
     if anchor:
         from kcs_kit.bench.phash import PHashAnchor
@@ -222,7 +253,7 @@ def evaluate(registry_dir: str | Path, queries_dir: str | Path, settings: Settin
     truth = {q.query_id: q.design_id for q in queries}
     overall = compute(kcs, truth)
     return EvalReport(
-        command=_command(registry_dir, queries_dir, out, anchor, limit), machine=machine(),
+        command=_command(registry_dir, queries_dir, out, anchor, limit, workers), machine=machine(),
         registry=str(registry_dir), queries_dir=str(queries_dir), designs=len(active), queries=overall.queries,
         with_design=overall.with_design, without_design=overall.without_design, kcs=overall,
         anchor=compute(anchor_preds, truth) if anchor_preds is not None else None,
