@@ -53,7 +53,7 @@ def test_notebook_runs(path, tmp_path, tmp_path_factory):
     out = tmp_path / path.name
     params = {"workspace": str(workspace), "registry_limit": REGISTRY_LIMIT, **PARAMS.get(path.name, {})}
     papermill.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3",
-                               cwd=str(REPO / "notebooks"), progress_bar=False)
+                               cwd=str(REPO / "notebooks"), progress_bar=False, execution_timeout=600)
     nb = nbformat.read(out, as_version=4)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors

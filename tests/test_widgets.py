@@ -165,6 +165,7 @@ def test_trend_explorer_filters_drilldown_and_export(settings):
 
     te = TrendExplorer(settings, period="2020Q1:2021Q1", freq="quarter", by="origin")
     assert te.error == "" and te.frame.height and te.chart is not None
+    assert te.chart_view.value.startswith("<svg") and "synthetic data" in te.chart_view.value
     assert "CN" in te.filters["origin"].options
     te.filters["origin"].value = ("CN",)
     assert set(te.frame["origin_country"]) == {"CN"}

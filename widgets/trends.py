@@ -20,7 +20,6 @@ from typing import Any
 
 import ipywidgets as w
 import traitlets as t
-from IPython.display import display
 
 from kcs_kit.config import Settings, load_settings
 from widgets._common import CSS, Frame, frame_html, message, shows_errors
@@ -29,6 +28,15 @@ BY = ("origin", "departure", "transport", "office", "hs_chapter", "category", "b
 MEASURES = ("confirmed", "suspected", "inspected", "lines", "seized_value_krw", "detection_rate")
 FILTERS = ("origin", "transport", "hs_chapter", "brand", "right_holder")
 _LABEL_OF = {"transport": "transport_name"}
+TOP = 8  # groups drawn in the chart
+
+
+def _svg(chart: Any) -> str:
+    """The chart as inline SVG (vl-convert): drawn in the kernel, so it shows without internet and without
+    an Output widget (whose captured multi-megabyte Vega bundles stall headless notebook runs)."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_json())
 
 
 class TrendExplorer(w.VBox):
@@ -54,7 +62,7 @@ class TrendExplorer(w.VBox):
         self.drill_source = w.ToggleButtons(options=("lines", "declarations"), value="lines")
         self.export = w.Button(description="Export CSV", icon="download")
         self.status = w.HTML("")
-        self.chart_out = w.Output()
+        self.chart_view = w.HTML("")
         self.table = w.HTML("")
         self.drill_table = w.HTML("")
         self.download = w.HTML("")
@@ -63,7 +71,7 @@ class TrendExplorer(w.VBox):
             w.HTML(CSS + "<h3>Infringement trends</h3><span class='kcs-synthetic'>Goods lines, brands and "
                    "outcomes of the demo workspace are SYNTHETIC.</span>"),
             w.HBox([self.period, self.freq, self.by, self.measure]),
-            w.HBox([*self.filters.values(), self.clear]), self.status, self.chart_out, self.table,
+            w.HBox([*self.filters.values(), self.clear]), self.status, self.chart_view, self.table,
             w.HTML("<h4>Drill down: the goods lines or declarations behind one bar</h4>"),
             w.HBox([self.drill, self.drill_source]), self.drill_table, w.HBox([self.export, self.download]),
         ], **kwargs)
@@ -105,19 +113,14 @@ class TrendExplorer(w.VBox):
     def refresh(self) -> None:
         """Query the trend for the current controls and redraw chart, table and the drill-down bars."""
         from kcs_kit.analytics import trends
-        from kcs_kit.analytics.charts import measure_chart
 
         self.error = ""
         df = trends(self.settings, by=self.by.value, freq=self.freq.value, period=self.period.value.strip() or None,
                     filters=self.current_filters() or None)
         self.frame = df
-        self.chart = measure_chart(df, self.measure.value) if df.height else None
-        self.chart_out.clear_output(wait=True)
-        with self.chart_out:
-            if self.chart is not None:
-                display(self.chart)
-            else:
-                display(w.HTML(message("no goods lines match these filters", "info")))
+        self.chart = self._chart(df) if df.height else None
+        self.chart_view.value = _svg(self.chart) if self.chart is not None else \
+            message("no goods lines match these filters", "info")
         self.table.value = frame_html(df.sort(self.measure.value, descending=True, nulls_last=True), 15)
         col = df.columns[2]
         shown = _LABEL_OF.get(self.by.value, col)
@@ -125,6 +128,25 @@ class TrendExplorer(w.VBox):
                 for r in df.filter(df["confirmed"] + df["suspected"] > 0).iter_rows(named=True) if r[col] is not None]
         self.drill.options = [("(choose a bar)", None), *bars]
         self.drill.value = None
+
+    def _chart(self, df: Any) -> Any:
+        """Bars of a count per period (a line for a rate), for the TOP groups with the largest total."""
+        import polars as pl
+
+        from kcs_kit.analytics.charts import detection_rate_chart, trend_chart
+
+        col = df.columns[2]
+        measure = self.measure.value
+        weight = "confirmed" if measure == "detection_rate" else measure
+        top = (df.group_by(col).agg(pl.col(weight).sum()).sort([weight, col], descending=[True, False])
+               .head(TOP)[col])
+        shown = df.filter(pl.col(col).is_in(top.implode()))
+        more = df[col].n_unique() - shown[col].n_unique()
+        note = f" (top {TOP} of {df[col].n_unique()}; all in the table)" if more > 0 else ""
+        if measure == "detection_rate":
+            return detection_rate_chart(shown, title=f"detection rate by {col.replace('_', ' ')}{note}")
+        return trend_chart(shown, measure=measure, mark="bar",
+                           title=f"{measure.replace('_', ' ')} per {self.freq.value} by {col.replace('_', ' ')}{note}")
 
     @shows_errors
     def show_drill(self) -> None:

@@ -24,6 +24,22 @@ SYNTHETIC_NOTE = "synthetic data: generated goods lines, not real enforcement re
 MARKS = ("line", "bar")
 
 
+def offline_renderer() -> None:
+    """Show charts in Jupyter with the Vega JavaScript inline (vl-convert), so that they render without
+    internet: JupyterLab 4 has no renderer for Vega-Lite 6 and altair's default HTML loads Vega from a CDN,
+    which air-gapped sites cannot reach. Called on import; a renderer the user chose is left alone."""
+    if alt.renderers.active != "default":
+        return
+    try:
+        import vl_convert  # noqa: F401
+    except ImportError:  # charts then need the CDN
+        return
+    alt.renderers.enable("html", template="inline")
+
+
+offline_renderer()
+
+
 def is_synthetic(df: pl.DataFrame, synthetic: bool | None = None) -> bool:
     """``synthetic`` when given, else whether any row has a true ``synthetic`` column."""
     if synthetic is not None:
