@@ -240,7 +240,7 @@ summary = build_demo(settings, registry=False, log=print)
 """),
     code("""
 from kcs_kit.report import policy_report
-from kcs_kit.report.policy import report_charts
+from kcs_kit.report.policy import report_dashboard
 
 report = policy_report(settings, period=period, freq=freq, cases_period=cases_period)
 report.summary()
@@ -250,8 +250,7 @@ report.summary()
 report.by_period.drop("period_start")
 """),
     code("""
-charts = report_charts(report)
-(charts["seized"] | charts["alarms"]) & (charts["notify"] | charts["workload"])
+report_dashboard(report)
 """),
     md("""
 ## Officers' cases: reading accuracy and time to notify with the workbench

@@ -33,6 +33,10 @@ def test_policy_report_agrees_with_the_trend_queries(settings):
     assert s["declarations"] == 45_519 and s["confirmed_lines"] == 652 and s["synthetic"]
     assert 0 < s["false_alarm_rate"] < 0.5 and s["false_alarms"] <= s["flagged_lines"]
     assert rep.workload["inspected"].sum() == s["inspected_lines"]
+    from kcs_kit.report.policy import report_dashboard
+
+    spec = report_dashboard(rep).to_dict()
+    assert spec["resolve"]["scale"]["color"] == "independent" and len(spec["vconcat"]) == 2
     html = rep.to_html()
     assert "SYNTHETIC" in html and "reading_accuracy" in html
 

@@ -218,9 +218,19 @@ def report_charts(report: PolicyReport) -> dict[str, Any]:
         x=x, y=alt.Y("notify_minutes_median:Q", title="minutes (median)"),
         tooltip=["period", "notify_minutes_median", "notify_minutes_p90"],
     ).properties(title=title("time to notify the right holder, visual inspection"), width=420, height=220)
-    w = report.workload.group_by("period", "office_id").agg(pl.col("inspected").sum())
+    busiest = (report.workload.group_by("office_id").agg(pl.col("inspected").sum())
+               .sort(["inspected", "office_id"], descending=[True, False]).head(8)["office_id"])
+    w = report.workload.with_columns(pl.when(pl.col("office_id").is_in(busiest.implode())).then(pl.col("office_id"))
+                                     .otherwise(pl.lit("other")).alias("office_id")
+                                     ).group_by("period", "office_id").agg(pl.col("inspected").sum())
     workload = alt.Chart(w).mark_bar().encode(
         x=x, y=alt.Y("inspected:Q", title="goods lines inspected"), color=alt.Color("office_id:N", title="office"),
         tooltip=["period", "office_id", "inspected"],
     ).properties(title=title("inspection workload by office"), width=420, height=220)
     return {"seized": seized, "alarms": alarms, "notify": notify, "workload": workload}
+
+
+def report_dashboard(report: PolicyReport) -> Any:
+    """The four charts of ``report_charts`` in a 2 x 2 grid, each with its own colour legend."""
+    c = report_charts(report)
+    return ((c["seized"] | c["alarms"]) & (c["notify"] | c["workload"])).resolve_scale(color="independent")
