@@ -12,9 +12,10 @@ from kcs_kit.embed.cnn import WEIGHTS
 
 
 @model.command("train-marknet")
-@click.option("--steps", default=2000, show_default=True, type=click.IntRange(1),
-              help="Training batches (2,000 take about 36 minutes on 2 idle cores).")
-@click.option("--batch", default=96, show_default=True, type=click.IntRange(2), help="Crops per batch.")
+@click.option("--steps", default=1200, show_default=True, type=click.IntRange(1),
+              help="Training batches (1,200 took 34 minutes on 2 shared cores).")
+@click.option("--batch", default=64, show_default=True, type=click.IntRange(2),
+              help="Designs per batch (each crop's negatives are the other drawings).")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic crops and the initial weights.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, show_default=True,
               help="Where to write the weights (.pt) and their description (.json, with the SHA-256).")
@@ -29,7 +30,7 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
 
     \b
     Example:
-      kcs model train-marknet --steps 2000 --seed 7
+      kcs model train-marknet --steps 1200 --seed 7
       kcs index build
     """
     from kcs_kit.embed.cnn_train import train

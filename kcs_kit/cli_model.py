@@ -25,9 +25,11 @@ def model() -> None:
               help="A labelled query package (queries.csv + photos), e.g. from kcs bench photos.")
 @click.option("--holdout", default=0.3, show_default=True, help="Share of queries held out to compare models.")
 @click.option("--limit", type=int, help="Use only the first N queries.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes analysing the queries at once.")
 @json_option
 @click.pass_context
-def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None, as_json: bool) -> None:
+def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None, workers: int, as_json: bool) -> None:
     """Fit the fusion model on labelled queries; activate it only if it beats the active one on held-out queries.
 
     Use a query package generated with a different seed from the one you evaluate on.
@@ -39,7 +41,7 @@ def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None,
     """
     from kcs_kit.match.train import fit_fusion
 
-    r = fit_fusion(settings_of(ctx), folder, holdout=holdout, limit=limit,
+    r = fit_fusion(settings_of(ctx), folder, holdout=holdout, limit=limit, workers=workers,
                    progress=progress_factory("queries", "analysing"))
 
     def render(r) -> None:

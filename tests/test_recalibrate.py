@@ -109,3 +109,23 @@ def test_cli_recalibrate_json(ws, cases):
     out = json.loads(r.output)
     assert out["officer_examples"] == len(cases) and set(out["before"]) == {"queries", "log_loss",
                                                                              "reading_accuracy", "ece"}
+
+
+def test_collecting_examples_with_two_processes_gives_the_same_examples(ws, tmp_path):
+    from kcs_kit.match.train import collect
+
+    (tmp_path / "photos").mkdir()
+    lines = ["query_id,image_path,design_id"]
+    for k, d in enumerate(ids(ws)[:5]):
+        (tmp_path / "photos" / f"q{k}.jpg").write_bytes(photo_of(ws, d, seed=300 + k))
+        lines.append(f"q{k},photos/q{k}.jpg,{d}")
+    (tmp_path / "photos" / "q9.jpg").write_bytes(_plain(309))
+    lines.append("q9,photos/q9.jpg,")
+    (tmp_path / "queries.csv").write_text("\n".join(lines) + "\n")
+    one, two = collect(ws, tmp_path), collect(ws, tmp_path, workers=2)
+    assert [q for q, _ in one] == [q for q, _ in two] == ["q0", "q1", "q2", "q3", "q4", "q9"]
+    for (_q, a), (_q2, b) in zip(one, two, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert a.truth == b.truth and np.allclose(a.feats, b.feats) and np.allclose(a.qfeats, b.qfeats)
+    assert sum(ex is not None for _q, ex in one) >= 5

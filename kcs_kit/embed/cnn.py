@@ -165,6 +165,7 @@ class MarkNetEncoder:
                 v = self.net.pool(self.net.cells(x))[0]  # type: ignore[attr-defined]
                 gy, gx = np.mgrid[0:v.shape[0], 0:v.shape[1]]
                 b = np.stack([gx * 8, gy * 8, gx * 8 + WINDOW, gy * 8 + WINDOW], -1).reshape(-1, 4)
+                b = np.minimum(b, [sw, sh, sw, sh])  # the last cells of a padded map overhang the image
                 vecs.append(v.reshape(-1, v.shape[-1]).numpy())
                 boxes.append(b * np.array([w / sw, h / sh, w / sw, h / sh]))
         return np.concatenate(vecs).astype(np.float32), np.concatenate(boxes).astype(np.float32)

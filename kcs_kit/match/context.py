@@ -114,7 +114,8 @@ class MatchContext:
         if self._ocr is None:
             from kcs_kit.embed.ocr_rapid import RapidOcrEngine
 
-            self._ocr = [RapidOcrEngine()] if self.settings.match_ocr else []
+            self._ocr = [RapidOcrEngine(det_limit_side_len=self.settings.ocr_max_side)] if self.settings.match_ocr \
+                else []
         return [w for img in images for engine in self._ocr for w in engine.read(img)]
 
     def title_matches(self, words: list[OcrWord]) -> tuple[dict[str, float], dict[str, str]]:

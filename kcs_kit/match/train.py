@@ -61,23 +61,42 @@ def _held_out(query_id: str, share: float) -> bool:
     return int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
-def collect(settings: Settings, folder: Path, *, limit: int | None = None,
-            tick: Callable[[int], None] | None = None) -> list[tuple[str, Example | None]]:
-    """(query_id, Example or None when the true design was not among the candidates) per query."""
+def _example(settings: Settings, folder: Path, row: dict[str, str]) -> tuple[str, Example | None]:
     from kcs_kit.match.engine import analyse
 
+    photos = [str(folder / p) for p in row["image_path"].split("|")]
+    try:
+        a = analyse(photos, settings, crop=row.get("crop") or None)
+    except ImageError:
+        return row["query_id"], None
+    ids = [r[0] for r in a.rows]
+    truth = row["design_id"].strip()
+    idx = ids.index(truth) if truth in ids else (-1 if not truth else None)
+    return row["query_id"], None if idx is None else Example(a.feats, a.query_signals, idx)
+
+
+def _example_job(args: tuple[Settings, Path, dict[str, str]]) -> tuple[str, Example | None]:
+    return _example(*args)
+
+
+def collect(settings: Settings, folder: Path, *, limit: int | None = None,
+            tick: Callable[[int], None] | None = None, workers: int = 1) -> list[tuple[str, Example | None]]:
+    """(query_id, Example or None when the true design was not among the candidates) per query;
+    ``workers`` processes share the queries."""
+    rows = read_queries(folder)[:limit]
+    jobs = [(settings, folder, row) for row in rows]
     out: list[tuple[str, Example | None]] = []
-    for row in read_queries(folder)[:limit]:
-        photos = [str(folder / p) for p in row["image_path"].split("|")]
-        try:
-            a = analyse(photos, settings, crop=row.get("crop") or None)
-        except ImageError:
-            out.append((row["query_id"], None))
-            continue
-        ids = [r[0] for r in a.rows]
-        truth = row["design_id"].strip()
-        idx = ids.index(truth) if truth in ids else (-1 if not truth else None)
-        out.append((row["query_id"], None if idx is None else Example(a.feats, a.query_signals, idx)))
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            for item in pool.imap(_example_job, jobs, chunksize=2):
+                out.append(item)
+                if tick:
+                    tick(1)
+        return out
+    for job in jobs:
+        out.append(_example_job(job))
         if tick:
             tick(1)
     return out
@@ -116,9 +135,10 @@ def decide(before: Scores, after: Scores, current_version: str) -> tuple[bool, s
 
 
 def fit_fusion(settings: Settings, folder: Path, *, holdout: float = 0.3, limit: int | None = None,
-               progress: Callable[[int], Callable[[int], None]] | None = None) -> FitReport:
+               progress: Callable[[int], Callable[[int], None]] | None = None, workers: int = 1) -> FitReport:
     """Fit on the query package, compare with the active model on the held-out share, activate if better."""
-    rows = collect(settings, folder, limit=limit, tick=progress(limit or 0) if progress else None)
+    total = len(read_queries(folder)[:limit])
+    rows = collect(settings, folder, limit=limit, tick=progress(total) if progress else None, workers=workers)
     train = [ex for q, ex in rows if ex is not None and not _held_out(q, holdout)]
     test = [ex for q, ex in rows if ex is not None and _held_out(q, holdout)]
     if len(train) < 20 or len(test) < 10:

@@ -1,0 +1,99 @@
+"""marknet, the learned encoder: shipped weights with a checked hash, window vectors, the data recipe, training."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import make_registry
+from test_match import render, scene
+
+from kcs_kit.embed.cnn import CANVAS, META, WEIGHTS, MarkNetEncoder, design_canvas
+from kcs_kit.embed.cnn_recipe import make_batch, mark_masks
+from kcs_kit.errors import KcsError
+from kcs_kit.index.build import build_index
+from kcs_kit.index.marknet import load_vectors
+from kcs_kit.registry import store
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    from kcs_kit.config import load_settings
+
+    root = tmp_path_factory.mktemp("marknet")
+    settings = load_settings(workspace=root / "ws", env={}, match_ocr=False)
+    store.import_package(make_registry(root / "pkg", 20), settings)
+    build_index(settings, text=False, workers=1)
+    return settings
+
+
+def test_shipped_weights_match_their_hash_and_a_damaged_copy_is_refused(tmp_path):
+    meta = json.loads(META.read_text())
+    enc = MarkNetEncoder.load()
+    assert enc.version == meta["sha256"][:12] and enc.dim == meta["dim"]
+    bad = tmp_path / "marknet-v1.pt"
+    shutil.copy(WEIGHTS, bad)
+    shutil.copy(META, bad.with_suffix(".json"))
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(KcsError, match="does not match"):
+        MarkNetEncoder.load(bad)
+    with pytest.raises(KcsError, match="missing"):
+        MarkNetEncoder.load(tmp_path / "nothing.pt")
+
+
+def test_design_canvas_fits_the_mark_in_the_middle_window():
+    img = np.full((300, 500, 3), 255, np.uint8)
+    img[100:200, 50:450] = 0  # a wide dark bar
+    c = design_canvas(img)
+    assert c.shape == (CANVAS, CANVAS)
+    ink = np.argwhere(c < 0.5)
+    assert ink[:, 1].min() >= 16 and ink[:, 1].max() < 80  # within the middle 64 columns
+    assert ink[:, 1].max() - ink[:, 1].min() >= 55  # and filling most of it
+
+
+def test_vectors_are_unit_and_windows_cover_the_photo():
+    enc = MarkNetEncoder.load()
+    v = enc.design_vectors([np.full((64, 64, 3), 255, np.uint8), np.zeros((50, 80, 3), np.uint8)])
+    assert v.shape == (2, enc.dim) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+    rgb = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    vecs, boxes = enc.photo_windows(rgb)
+    assert len(vecs) == len(boxes) > 100
+    assert boxes[:, 0].min() >= 0 and boxes[:, 2].max() <= 640 + 1 and boxes[:, 3].max() <= 480 + 1
+
+
+def test_a_warped_mark_on_a_background_finds_its_design(ws):
+    vecs = load_vectors(ws)
+    assert vecs is not None and len(set(vecs.ids.tolist())) == 20
+    hits = 0
+    for k, d in enumerate(sorted(store.active_design_ids(ws))[:8]):
+        photo = scene(render(ws, d, "dark"), seed=k, frac=0.4)
+        scores, _ = vecs.scores(vecs.encoder.photo_windows(photo)[0])
+        hits += max(scores, key=lambda x: scores[x]) == d
+    assert hits >= 6  # of 8: the learned encoder alone, before verification and fusion
+
+
+def test_recipe_is_seeded_and_in_range():
+    imgs = [np.full((40, 40, 3), 255, np.uint8) for _ in range(3)]
+    for i, im in enumerate(imgs):
+        im[5 + i:30, 8:20 + 5 * i] = 0
+    masks = torch.from_numpy(mark_masks(imgs))
+    labels = torch.tensor([0, 1, 2, 0])
+    a = make_batch(masks, labels, torch.Generator().manual_seed(3))
+    b = make_batch(masks, labels, torch.Generator().manual_seed(3))
+    assert a.shape == (4, 1, CANVAS, CANVAS) and torch.equal(a, b)
+    assert float(a.min()) >= 0 and float(a.max()) <= 1 and float(a.std()) > 0.02
+
+
+def test_training_writes_weights_with_their_hash(ws, tmp_path):
+    from kcs_kit.embed.cnn_train import train
+
+    out = tmp_path / "m.pt"
+    meta = train(ws, out, steps=2, batch=8, log=lambda _m: None)
+    assert meta["steps"] >= 1 and meta["designs_trained"] >= 15
+    enc = MarkNetEncoder.load(out)
+    assert enc.version == json.loads(out.with_suffix(".json").read_text())["sha256"][:12]
