@@ -8,7 +8,6 @@ import click
 
 from kcs_kit.cli import emit, json_option, settings_of
 from kcs_kit.cli_model import model
-from kcs_kit.embed.cnn import WEIGHTS
 
 
 @model.command("train-marknet")
@@ -17,11 +16,13 @@ from kcs_kit.embed.cnn import WEIGHTS
 @click.option("--batch", default=64, show_default=True, type=click.IntRange(2),
               help="Designs per batch (each crop's negatives are the other drawings).")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic crops and the initial weights.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=WEIGHTS, show_default=True,
-              help="Where to write the weights (.pt) and their description (.json, with the SHA-256).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the weights (.pt) and their description (.json, with the SHA-256); default: "
+                   "the shipped kcs_kit/data/marknet-v1.pt, which matching then uses.")
 @json_option
 @click.pass_context
-def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out: Path, as_json: bool) -> None:
+def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out: Path | None,
+                      as_json: bool) -> None:
     """Train marknet, the small CNN that embeds marks, on synthetic crops of the registry's drawings.
 
     Uses the active designs of the workspace registry (a tenth held out by a hash of their id, to measure
@@ -33,8 +34,10 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
       kcs model train-marknet --steps 1200 --seed 7
       kcs index build
     """
+    from kcs_kit.embed.cnn import WEIGHTS
     from kcs_kit.embed.cnn_train import train
 
+    out = out or WEIGHTS
     log = (lambda _m: None) if as_json else click.echo
     meta = train(settings_of(ctx), out, steps=steps, batch=batch, seed=seed, log=log)
 
