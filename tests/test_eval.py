@@ -104,6 +104,16 @@ def _double(answers: dict[str, tuple[list[tuple[str, float]], bool, float]], cal
     return match
 
 
+class _Table:
+    """The same test double as a picklable object, for matching in worker processes (spawned)."""
+
+    def __init__(self, answers: dict[str, tuple[list[tuple[str, float]], bool, float]]) -> None:
+        self.answers = answers
+
+    def __call__(self, photos, settings, *, crop=None, declaration_id=None, text=None, top_k=10, filters=None):
+        return _double(self.answers, [])(photos, settings, crop=crop, declaration_id=declaration_id, top_k=top_k)
+
+
 def test_harness_with_a_test_double_matcher(packages, settings, tmp_path):
     pkg, q, d = packages
     answers = {
@@ -245,8 +255,8 @@ def test_two_worker_processes_give_the_same_predictions(packages, settings, tmp_
                "q3.png": ([(d[2], 0.5)], False, 0.4), "q4.png": ([], True, 0.9), "q5.png": ([(d[4], 0.7)], False, 0.2),
                "q6a.png": ([(d[5], 0.6)], False, 0.3)}
     _ingest_declaration(settings, tmp_path)
-    one = evaluate(pkg, q, settings, matcher=_double(answers, []), predictions_out=tmp_path / "a.jsonl", anchor=False)
-    two = evaluate(pkg, q, settings, matcher=_double(answers, []), predictions_out=tmp_path / "b.jsonl", anchor=False,
+    one = evaluate(pkg, q, settings, matcher=_Table(answers), predictions_out=tmp_path / "a.jsonl", anchor=False)
+    two = evaluate(pkg, q, settings, matcher=_Table(answers), predictions_out=tmp_path / "b.jsonl", anchor=False,
                    workers=2)
     strip = [(p.query_id, p.rejected, p.p_no_match, p.candidates) for p in read_predictions(tmp_path / "a.jsonl")]
     assert strip == [(p.query_id, p.rejected, p.p_no_match, p.candidates)

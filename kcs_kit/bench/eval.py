@@ -124,7 +124,9 @@ def run_queries(matcher: Matcher, queries: Sequence[Query], settings: Settings, 
     if workers > 1:
         import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(workers, _worker_init, (matcher, settings, queries[0])) as pool:
+        # spawn, not fork: a forked child of a process that already ran torch/ONNX threads can hang;
+        # so the matcher must be picklable (a module-level function such as kcs_kit.match.engine.match)
+        with mp.get_context("spawn").Pool(workers, _worker_init, (matcher, settings, queries[0])) as pool:
             for pred in pool.imap(_worker_run, queries, chunksize=2):
                 out.append(pred)
                 if tick:

@@ -89,7 +89,8 @@ def collect(settings: Settings, folder: Path, *, limit: int | None = None,
     if workers > 1:
         import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(workers) as pool:
+        # spawn, not fork: a forked child of a process that already ran torch/ONNX threads can hang
+        with mp.get_context("spawn").Pool(workers) as pool:
             for item in pool.imap(_example_job, jobs, chunksize=2):
                 out.append(item)
                 if tick:
