@@ -30,3 +30,14 @@ def make_registry(folder: Path, n: int, *, start: int = 0) -> Path:
     from kcs_kit.registry.demo import subset_package
 
     return subset_package(folder, n, start=start, src_dir=REPO / "data" / "simple-icons")
+
+
+def indexed_workspace(root: Path, n: int) -> Settings:
+    """A workspace with ``n`` demo marks imported and indexed (no OCR, no text collection): matching tests."""
+    from kcs_kit.index.build import build_index
+    from kcs_kit.registry import store
+
+    settings = load_settings(workspace=root / "ws", env={}, match_ocr=False)
+    store.import_package(make_registry(root / "pkg", n), settings)
+    build_index(settings, text=False, workers=1)
+    return settings

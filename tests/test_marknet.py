@@ -8,26 +8,19 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import make_registry
+from conftest import indexed_workspace
 from test_match import render, scene
 
 from kcs_kit.embed.cnn import CANVAS, META, WEIGHTS, MarkNetEncoder, design_canvas
 from kcs_kit.embed.cnn_recipe import make_batch, mark_masks
 from kcs_kit.errors import KcsError
-from kcs_kit.index.build import build_index
 from kcs_kit.index.marknet import load_vectors
 from kcs_kit.registry import store
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from kcs_kit.config import load_settings
-
-    root = tmp_path_factory.mktemp("marknet")
-    settings = load_settings(workspace=root / "ws", env={}, match_ocr=False)
-    store.import_package(make_registry(root / "pkg", 20), settings)
-    build_index(settings, text=False, workers=1)
-    return settings
+    return indexed_workspace(tmp_path_factory.mktemp("marknet"), 20)
 
 
 def test_shipped_weights_match_their_hash_and_a_damaged_copy_is_refused(tmp_path):

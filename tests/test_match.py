@@ -8,25 +8,18 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import make_registry
+from conftest import indexed_workspace
 from PIL import Image
 
 from kcs_kit.cli import main
 from kcs_kit.errors import ImageError
-from kcs_kit.index.build import build_index
 from kcs_kit.match.engine import match
 from kcs_kit.registry import store
 
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from kcs_kit.config import load_settings
-
-    root = tmp_path_factory.mktemp("match")
-    settings = load_settings(workspace=root / "ws", env={}, match_ocr=False)
-    store.import_package(make_registry(root / "pkg", 30), settings)
-    build_index(settings, text=False, workers=1)
-    return settings
+    return indexed_workspace(tmp_path_factory.mktemp("match"), 30)
 
 
 def render(settings, design_id: str, variant: str = "colour") -> np.ndarray:

@@ -85,4 +85,5 @@ def result_from_dict(d: dict[str, Any]) -> MatchResult:
     d["photo_sizes"] = tuple(tuple(s) for s in d.get("photo_sizes", ()))
     for key in ("ocr_text", "notes"):
         d[key] = tuple(d.get(key, ()))
+    d["query_signals"] = tuple((str(k), float(v)) for k, v in d.get("query_signals", ()))
     return MatchResult(**d)

@@ -238,4 +238,5 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
     # Bayes decision over the one distribution: "no registered design" when it is the most probable answer
     rejected = p_none >= (float(probs.max()) if len(probs) else 0.0)
     return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
-                       tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id)
+                       tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id,
+                       query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)))

@@ -42,6 +42,7 @@ class MatchResult:
     model_version: str = ""
     declaration_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)  # warnings for the officer (e.g. "photo 2 is blurred")
+    query_signals: tuple[tuple[str, float], ...] = ()  # the item's own signals the fusion saw (for "no match")
 
     @property
     def top(self) -> Candidate | None:
