@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 from conftest import make_registry
 from PIL import Image
+from test_match import scene  # noqa: F401  (the photos of test_match)
 
 from kcs_kit.config import Settings, load_settings
 from kcs_kit.index.build import build_index
@@ -77,23 +78,6 @@ def render(settings, design_id: str) -> np.ndarray:
     d = store.get_design(settings, design_id)
     path = next(i.path for i in d.images if i.view == 0 and i.variant == "colour")
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-
-def scene(mark: np.ndarray, seed: int, *, size=(900, 700), frac=0.45) -> np.ndarray:
-    """The mark warped by a perspective transform onto a textured background (as in test_match)."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    bg = cv2.GaussianBlur(rng.normal(150, 25, (h, w, 3)).clip(0, 255).astype(np.uint8), (0, 0), 3)
-    s = int(min(w, h) * frac)
-    cx, cy = w // 2, h // 2
-    dst = np.float32([[cx - s / 2, cy - s / 2], [cx + s / 2, cy - s / 2], [cx + s / 2, cy + s / 2],
-                      [cx - s / 2, cy + s / 2]]) + (rng.uniform(-0.08, 0.08, (4, 2)) * s).astype(np.float32)
-    m = mark.shape[0]
-    H = cv2.getPerspectiveTransform(np.float32([[0, 0], [m, 0], [m, m], [0, m]]), dst)
-    warped = cv2.warpPerspective(mark, H, (w, h))
-    mask = cv2.warpPerspective(np.full((m, m), 255, np.uint8), H, (w, h)) > 0
-    bg[mask] = warped[mask]
-    return bg
 
 
 def jpeg(rgb: np.ndarray) -> bytes:
