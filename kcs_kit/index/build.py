@@ -26,6 +26,7 @@ from kcs_kit.errors import IndexNotBuiltError
 from kcs_kit.index.bow import build_bow, load_bow
 from kcs_kit.index.features import DesignFeatures, FeatureStore
 from kcs_kit.index.marknet import build_vectors
+from kcs_kit.index.shape import build_shapes
 from kcs_kit.lake import catalog
 
 CODEBOOK = Path("models") / "local-vlad.npz"
@@ -234,6 +235,7 @@ def build_index(settings: Settings, *, text: bool = True, workers: int = 2, prog
             build_bow(settings, {d: [root_sift(v.descriptors) for v in store.load(d).views if len(v)]
                                  for d in sorted(active_ids)})
         build_vectors(settings, active, progress=progress, log=log)
+        build_shapes(settings, active, progress=progress, log=log)
     finally:
         if pool:
             pool.close()

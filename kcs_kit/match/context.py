@@ -20,6 +20,7 @@ from kcs_kit.index.bow import MATRIX, load_bow
 from kcs_kit.index.build import CODEBOOK, load_encoder
 from kcs_kit.index.features import FeatureStore
 from kcs_kit.index.marknet import load_vectors
+from kcs_kit.index.shape import load_shapes
 from kcs_kit.lake import catalog
 from kcs_kit.match.fusion import PRIOR_MODEL, FusionModel
 from kcs_kit.match.verify import descriptors
@@ -96,6 +97,7 @@ class MatchContext:
         self.store = FeatureStore(settings)
         self.bow = load_bow(settings)
         self.marknet = load_vectors(settings)
+        self.shapes = load_shapes(settings)
         self._features: OrderedDict[str, list[tuple[LocalFeatures, np.ndarray]]] = OrderedDict()
         self.fusion = active_fusion(settings)
         self.version = f"{self.encoder.name}/{self.encoder.version}|fusion/{self.fusion.version}"
@@ -205,6 +207,7 @@ def _stamp(settings: Settings) -> tuple:
             else (0, None)
     mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion, settings.registry_dir / MATRIX)]
     marknet = sorted(str(p) for p in settings.registry_dir.glob("marknet-*.npz"))
+    marknet += [f"{p}:{p.stat().st_mtime}" for p in sorted(settings.registry_dir.glob("shape-*.npz"))]
     return (str(settings.workspace), *reg, *mtime, *marknet)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from kcs_kit.config import Settings
 from kcs_kit.embed.local import LocalFeatures, extract_features
+from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS
@@ -41,6 +42,7 @@ QUERY_SIDE = 800
 QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
+SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 
 
 @dataclass
@@ -112,10 +114,26 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
 
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
-             decl: tuple[float, float], marknet: float) -> np.ndarray:
+             decl: tuple[float, float], marknet: float, shape: float) -> np.ndarray:
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
-                     max(marknet, 0.0)])
+                     max(marknet, 0.0), max(shape, 0.0)])
+
+
+def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region."""
+    if ctx.shapes is None:
+        return {}, {}
+    best: dict[str, float] = {}
+    where: dict[str, tuple] = {}
+    for i, p in enumerate(photos):
+        regions = photo_regions(p.rgb)
+        scores, reg = ctx.shapes.scores(regions)
+        for d, sc in scores.items():
+            if sc > best.get(d, -2.0):
+                best[d] = sc
+                where[d] = (i, tuple(float(v) / p.scale for v in regions[reg[d]].box))
+    return best, where
 
 
 def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
@@ -135,10 +153,10 @@ def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], 
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
-                marknet: dict[str, float], active: set[str]) -> list[str]:
+                marknet: dict[str, float], shape: dict[str, float], active: set[str]) -> list[str]:
     """The union of the image shortlists and the name/text matches, in that order, active designs only."""
     out: dict[str, None] = {}
-    for scores, n in ((marknet, VERIFY), (short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
+    for scores, n in ((shape, VERIFY), (marknet, VERIFY), (short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
         for d in sorted(scores, key=lambda k: scores[k], reverse=True)[:n]:
             if d in active:
                 out.setdefault(d)
@@ -158,9 +176,11 @@ def _evidence(ctx: MatchContext, f: np.ndarray, ver: Verification, ocr_word: str
         "hs_match": f"declared HS6 agrees with the design's goods ({f[6]:.1f})",
         "undervaluation": f"declared value below the genuine price (score {f[7]:.2f})",
         "marknet": f"learned mark similarity {f[8]:.2f} (best window of the photo)",
+        "shape": f"silhouette similarity {f[9]:.2f} above the drawing's usual (best region; turned or mirrored "
+                 "allowed)",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
-                 if v or s in ("shortlist", "inliers", "marknet"))
+                 if v or s in ("shortlist", "inliers", "marknet", "shape"))
 
 
 def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]:
@@ -185,6 +205,7 @@ class Analysis:
     query_signals: np.ndarray
     ocr_word: dict[str, str]
     windows: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best marknet window
+    shape_regions: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best region
 
     @property
     def feats(self) -> np.ndarray:
@@ -204,18 +225,19 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
     learned, windows = _marknet(ctx, loaded)
+    shape, shape_regions = _shape(ctx, loaded)
     rows = []
-    cands = _candidates(short, bow, ocr, text_sim, learned, ctx.active_ids(filters))
+    cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
     verified = _verify_all(ctx, reads, cands)
     for d in cands:
         ver, where, scale = verified[d]
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
-                     ctx.declaration_signals(decl, d), learned.get(d, 0.0))
+                     ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0))
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
-                  max(learned.values(), default=0.0)])
-    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows)
+                  max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
+    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions)
 
 
 def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
@@ -229,7 +251,9 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
         d, f, ver, where, scale = a.rows[i]
         info = a.ctx.designs.get(d)
         region = tuple(v / scale for v in ver.region) if ver.region else None
-        if region is None and d in a.windows:  # not verified by keypoints: the learned encoder's best window
+        if region is None and f[9] >= SHAPE_REGION:  # not verified by keypoints: the silhouette's region
+            where, region = a.shape_regions[d]
+        elif region is None and d in a.windows:  # ... or the learned encoder's best window
             where, region = a.windows[d]
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-SIGNALS = ("shortlist", "bow", "inliers", "inlier_ratio", "ocr", "text", "hs_match", "undervaluation", "marknet")
-QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet")
+SIGNALS = ("shortlist", "bow", "inliers", "inlier_ratio", "ocr", "text", "hs_match", "undervaluation", "marknet",
+           "shape")
+QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet", "best_shape")
 # Prior weights: hand-set from what each signal means, before any fitting (documented, not tuned).
 PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
-         "undervaluation": 0.3, "marknet": 6.0}
+         "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0}
 PRIOR_NONE = 7.5
 
 

@@ -1,0 +1,247 @@
+"""Shape of a mark: affine-normalised polar silhouettes, matched up to rotation and mirroring.
+
+Registered marks are mostly flat one-colour drawings: a swoosh, a letter in a circle, a bird. Keypoints
+find few corners on them, but their *silhouette* survives being printed, foiled or screen-printed on a
+product, photographed at an angle, rotated or mirrored. This module:
+
+1. proposes regions of a photo (``photo_regions``): the photo (320 px) is split into a few colour clusters
+   (k-means in CIE Lab); every sizeable connected component of a cluster is a region, and so is every
+   group of components of one cluster that lie close together (a word mark's letters);
+2. describes a silhouette (``describe``) independently of any affine transform: the pixels' mean and
+   covariance map the shape to a frame where its covariance is the identity (an affine image of a shape,
+   e.g. a mark seen at an angle, maps to the *same* normalised shape up to a rotation or reflection); the
+   normalised shape is sampled on a polar grid (radius x angle) and made zero-mean, unit-norm;
+3. compares (``ShapeIndex.scores``): the correlation of two polar grids over every rotation is one FFT
+   along the angle; mirroring reverses the angle (the conjugate spectrum). The best correlation over
+   rotations, mirroring and regions is the design's shape score in [-1, 1].
+
+No weights, no training: the same code describes a registered drawing and a region of a photo.
+
+Example::
+
+    >>> import numpy as np
+    >>> m = np.zeros((64, 64), np.uint8); m[16:48, 24:40] = 1
+    >>> describe(m).shape
+    (12, 48)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+VERSION = "2"  # of the descriptor: stored descriptors of another version are rebuilt
+NR, NT = 12, 48  # radial and angular bins of the polar grid
+RMAX = 2.6  # outer radius in standard deviations of the normalised shape (a uniform disk ends at 2.0)
+SUB = 3  # sub-samples per bin along each axis (anti-aliasing)
+SIDE = 320  # photo side for region proposals
+CLUSTERS = 4
+MIN_AREA = 0.002  # regions smaller than this share of the photo are noise
+MIN_PART = 0.0002  # ... but parts this small still join a group (the dot of an i)
+MAX_AREA = 0.7  # ... larger ones are background
+MAX_REGIONS = 96
+HUB_K = 10
+HUB_WEIGHT = 0.5  # as in CSLS: 2 cos - r_region - r_design, halved
+
+
+def _cv2():
+    import cv2
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
+def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r = (np.arange(NR * SUB) + 0.5) / (NR * SUB) * RMAX
+    t = (np.arange(NT * SUB) + 0.5) / (NT * SUB) * 2 * np.pi
+    rr, tt = np.meshgrid(r, t, indexing="ij")
+    # area element r dr dtheta: outer bins weigh more, so the correlation is an area overlap
+    w = np.sqrt(((np.arange(NR) + 0.5) / NR))[:, None]
+    return rr * np.cos(tt), rr * np.sin(tt), w
+
+
+_GX, _GY, _W = _grid()
+
+
+def describe(mask: np.ndarray) -> np.ndarray | None:
+    """The (NR, NT) zero-mean unit-norm polar grid of a binary silhouette, or None when it is too small."""
+    cv2 = _cv2()
+    ys, xs = np.nonzero(mask)
+    if len(xs) < 30:
+        return None
+    pts = np.stack([xs, ys], 1).astype(np.float64)
+    c = pts.mean(0)
+    cov = np.cov(pts.T) + np.eye(2) * 0.25
+    vals, vecs = np.linalg.eigh(cov)
+    if vals[0] <= 0 or vals[1] / vals[0] > 400:  # a line, not a shape
+        return None
+    a = vecs @ np.diag(np.sqrt(vals)) @ vecs.T  # whitened -> image
+    # blur in proportion to the shape's size, so that fine print and a big render describe alike
+    sigma = max(0.5, 0.35 * float(np.sqrt(np.sqrt(vals[0] * vals[1]))) * RMAX / NR)
+    pad = int(3 * sigma) + 2  # blank margin: the blur and the outline must not fold back at a tight crop
+    c = c + pad
+    mx = (c[0] + a[0, 0] * _GX + a[0, 1] * _GY).astype(np.float32)
+    my = (c[1] + a[1, 0] * _GX + a[1, 1] * _GY).astype(np.float32)
+    m = cv2.GaussianBlur(np.pad(mask.astype(np.float32), pad), (0, 0), sigma)
+    # two channels on the same grid: the filled silhouette and its outline (gradient of the blurred
+    # silhouette, scaled by sigma so it does not depend on size): holes and inner strokes count
+    gx, gy = cv2.Sobel(m, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(m, cv2.CV_32F, 0, 1, ksize=3)
+    e = np.sqrt(gx * gx + gy * gy) * sigma
+    out = []
+    for ch in (m, e):
+        s = cv2.remap(ch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        d = s.reshape(NR, SUB, NT, SUB).mean((1, 3)) * _W
+        d = d - d.mean()
+        n = float(np.linalg.norm(d))
+        if n < 1e-6:
+            return None
+        out.append(d / n / np.sqrt(2))
+    return np.concatenate(out).astype(np.float32)
+
+
+def design_mask(gray: np.ndarray, side: int = 256) -> np.ndarray:
+    """Silhouette of a dark-on-light registered drawing (uint8 0/1)."""
+    cv2 = _cv2()
+    h, w = gray.shape[:2]
+    s = side / max(h, w)
+    if s < 1:
+        gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    return (gray < 128).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A proposed region of a photo: its descriptor and bounding box (x0, y0, x1, y1) in photo pixels."""
+
+    descriptor: np.ndarray
+    box: tuple[float, float, float, float]
+    area: float  # share of the photo
+
+
+def _clusters(pix: np.ndarray, k: int) -> np.ndarray | None:
+    cv2 = _cv2()
+    sample = pix[:: max(1, len(pix) // 8000)]
+    k = min(k, len(np.unique(sample, axis=0)))
+    if k < 2:
+        return None
+    cv2.setRNGSeed(7)  # deterministic clusters: the same photo always gives the same regions
+    _c, _l, centers = cv2.kmeans(sample, k, None, (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5),
+                                 2, cv2.KMEANS_PP_CENTERS)
+    return ((pix[:, None, :] - centers[None]) ** 2).sum(-1).argmin(1)
+
+
+def _components(labels: np.ndarray, ids) -> list[np.ndarray]:
+    """Sizeable connected components of each cluster, and groups of nearby components of one cluster."""
+    cv2 = _cv2()
+    hh, ww = labels.shape
+    total = hh * ww
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    gap = max(3, round(0.035 * max(hh, ww)))
+    group_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (gap, gap))
+    masks: list[np.ndarray] = []
+    for lab_id in ids:
+        m = cv2.morphologyEx((labels == lab_id).astype(np.uint8), cv2.MORPH_OPEN, kernel)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        # parts: anything but specks and the background; regions on their own: sizeable parts
+        parts = [i for i in range(1, n) if max(8, MIN_PART * total) <= stats[i, cv2.CC_STAT_AREA] <= MAX_AREA * total
+                 and not (stats[i, cv2.CC_STAT_WIDTH] >= 0.97 * ww and stats[i, cv2.CC_STAT_HEIGHT] >= 0.97 * hh)]
+        for i in parts:
+            if stats[i, cv2.CC_STAT_AREA] >= MIN_AREA * total:
+                masks.append(comp == i)
+        if len(parts) < 2:
+            continue
+        grouped = np.isin(comp, parts)  # a word mark's letters, a symbol and its dot: one region
+        gn, gcomp = cv2.connectedComponents(cv2.dilate(grouped.astype(np.uint8), group_kernel), connectivity=8)
+        for g in range(1, gn):
+            gm = grouped & (gcomp == g)
+            if len(np.unique(comp[gm])) >= 2 and MIN_AREA * total <= gm.sum() <= MAX_AREA * total:
+                masks.append(gm)
+    return masks
+
+
+def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS) -> list[Region]:
+    """Candidate mark regions of a photo (colour-cluster components and groups of them), largest first."""
+    cv2 = _cv2()
+    h, w = rgb.shape[:2]
+    s = min(1.0, side / max(h, w))
+    img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) \
+        if s < 1 else rgb
+    img = cv2.medianBlur(np.ascontiguousarray(img, dtype=np.uint8), 3)
+    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
+    hh, ww = img.shape[:2]
+    masks: list[np.ndarray] = []
+    # two readings of the colours: all of Lab, and chroma first (lightness down-weighted), so a foil or
+    # shaded mark whose lightness varies across it still comes out as one region
+    for weight, k in ((1.0, clusters), (0.3, max(3, clusters - 2))):
+        labels = _clusters(lab * np.array([weight, 1.0, 1.0], np.float32), k)
+        if labels is not None:
+            masks += _components(labels.reshape(hh, ww), range(int(labels.max()) + 1))
+    total = hh * ww
+    masks.sort(key=lambda mm: -int(mm.sum()))
+    out = []
+    for mm in masks[:MAX_REGIONS]:
+        ys, xs = np.nonzero(mm)
+        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+        d = describe(mm[y0:y1, x0:x1])
+        if d is not None:
+            out.append(Region(d, (x0 / s, y0 / s, x1 / s, y1 / s), len(xs) / total))
+    return out
+
+
+class ShapeIndex:
+    """Polar descriptors of the registered drawings, compared with a photo's regions in a few matrix products."""
+
+    def __init__(self, ids: np.ndarray, descriptors: np.ndarray, hub: np.ndarray | None = None) -> None:
+        self.ids = ids
+        self.n = len(ids)
+        # spectra along the angle: (n, rows, NT // 2 + 1)
+        self._dconj = np.conj(np.fft.rfft(descriptors, axis=-1)).transpose(2, 1, 0).astype(np.complex64) \
+            if self.n else None  # (K, rows, n)
+        self._unique = len(set(ids.tolist())) == self.n
+        self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
+
+    @staticmethod
+    def hubness(descriptors: np.ndarray, k: int = HUB_K, chunk: int = 128) -> np.ndarray:
+        """How much each drawing looks like drawings in general: the mean of its k best correlations with the
+        other registered drawings. Simple shapes (a disk, a triangle) correlate well with everything; the
+        score subtracts half of this (as in cross-domain similarity local scaling) so they stop winning."""
+        idx = ShapeIndex(np.arange(len(descriptors)), descriptors)
+        out = np.zeros(len(descriptors), np.float32)
+        for start in range(0, len(descriptors), chunk):
+            c = idx.correlations(descriptors[start:start + chunk])
+            c[np.arange(len(c)), np.arange(start, start + len(c))] = -1.0
+            out[start:start + chunk] = np.sort(c, 1)[:, -k:].mean(1)
+        return out
+
+    def correlations(self, regions: np.ndarray) -> np.ndarray:
+        """(m regions, n designs): the best correlation over all rotations and a mirror image."""
+        if not len(regions) or not self.n:
+            return np.zeros((len(regions), self.n), np.float32)
+        q = np.fft.rfft(regions, axis=-1).astype(np.complex64).transpose(2, 0, 1)  # (K, m, rows)
+        best = None
+        for qq in (q, np.conj(q)):  # conj: the angle reversed, i.e. the mirror image
+            cross = np.matmul(qq, self._dconj)  # (K, m, n): one product per frequency
+            corr = np.fft.irfft(cross, n=NT, axis=0).max(0)
+            best = corr if best is None else np.maximum(best, corr)
+        return best.astype(np.float32)
+
+    def scores(self, regions: list[Region]) -> tuple[dict[str, float], dict[str, int]]:
+        """Best shape correlation of every design over the regions, and which region gave it."""
+        if not regions or not self.n:
+            return {}, {}
+        corr = self.correlations(np.stack([r.descriptor for r in regions]))
+        k = min(HUB_K, self.n)
+        region_hub = np.sort(corr, 1)[:, -k:].mean(1) if self.n > k else np.zeros(len(corr), np.float32)
+        corr = corr - HUB_WEIGHT * (self.hub[None, :] + region_hub[:, None])
+        top = corr.argmax(0)
+        val = corr[top, np.arange(self.n)]
+        scores: dict[str, float] = {}
+        where: dict[str, int] = {}
+        if self._unique:
+            return dict(zip(self.ids.tolist(), val.tolist(), strict=True)), \
+                dict(zip(self.ids.tolist(), top.tolist(), strict=True))
+        for d, v, r in zip(self.ids.tolist(), val.tolist(), top.tolist(), strict=True):
+            if v > scores.get(d, -2.0):
+                scores[d], where[d] = v, r
+        return scores, where

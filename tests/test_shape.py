@@ -1,0 +1,112 @@
+"""Shape matching: affine-normalised silhouettes, region proposals, the designs' shape index."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import indexed_workspace
+from test_match import render, scene
+
+from kcs_kit.embed.shape import NT, ShapeIndex, describe, design_mask, photo_regions
+from kcs_kit.index.shape import load_shapes
+from kcs_kit.registry import store
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory):
+    return indexed_workspace(tmp_path_factory.mktemp("shape"), 20)
+
+
+def _letter_f(size: int = 200) -> np.ndarray:
+    """An asymmetric silhouette (an F with a hole): rotation and mirroring change it visibly."""
+    m = np.zeros((size, size), np.uint8)
+    m[30:170, 50:80] = 1
+    m[30:60, 80:160] = 1
+    m[90:115, 80:130] = 1
+    m[140:160, 90:110] = 1  # a separate dot
+    return m
+
+
+def _warp(mask: np.ndarray, angle: float, shear: float, scale: float, mirror: bool) -> np.ndarray:
+    m = mask[:, ::-1] if mirror else mask
+    h, w = m.shape
+    a = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    a[0, 1] += shear
+    out = cv2.warpAffine(m.astype(np.uint8) * 255, a, (w * 2, h * 2))
+    return (out > 127).astype(np.uint8)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(ShapeIndex(np.array(["b"]), b[None]).correlations(a[None])[0, 0])
+
+
+def test_descriptor_is_unit_and_zero_mean_and_rejects_specks_and_lines():
+    d = describe(_letter_f())
+    assert d is not None and d.shape[1] == NT
+    assert abs(float(d.mean())) < 1e-5 and abs(float(np.linalg.norm(d)) - 1) < 1e-4
+    assert describe(np.zeros((50, 50), np.uint8)) is None
+    speck = np.zeros((50, 50), np.uint8)
+    speck[10:13, 10:13] = 1
+    assert describe(speck) is None
+    line = np.zeros((50, 300), np.uint8)
+    line[20, :] = 1
+    assert describe(line) is None
+
+
+@pytest.mark.parametrize("angle,shear,scale,mirror", [(0, 0, 1, False), (37, 0, 0.6, False), (-80, 0.3, 1.4, False),
+                                                      (150, -0.2, 0.8, True)])
+def test_same_silhouette_under_rotation_shear_scale_and_mirror_correlates(angle, shear, scale, mirror):
+    base = describe(_letter_f())
+    warped = describe(_warp(_letter_f(), angle, shear, scale, mirror))
+    assert _corr(warped, base) > 0.9
+
+
+def test_different_silhouettes_correlate_less():
+    disk = np.zeros((200, 200), np.uint8)
+    cv2.circle(disk, (100, 100), 70, 1, -1)
+    ring = disk.copy()
+    cv2.circle(ring, (100, 100), 40, 0, -1)
+    f = describe(_letter_f())
+    assert _corr(describe(disk), f) < 0.75
+    assert _corr(describe(ring), describe(disk)) < _corr(describe(_warp(ring, 20, 0.1, 0.7, False)), describe(ring))
+
+
+def test_hubness_is_highest_for_the_drawing_most_like_the_others():
+    squares = [np.pad(np.ones((60 + 4 * i, 60), np.uint8), 20) for i in range(4)]
+    descs = np.stack([describe(m) for m in [*squares, _letter_f()]])
+    hub = ShapeIndex.hubness(descs, k=2)
+    assert hub.shape == (5,) and hub[:4].min() > hub[4]  # four near-identical squares vs one F
+
+
+def test_regions_find_a_coloured_mark_on_a_textured_background():
+    mark = np.full((200, 200, 3), 235, np.uint8)
+    mark[_letter_f() > 0] = (200, 30, 30)
+    photo = scene(mark, seed=3, frac=0.5)
+    regions = photo_regions(photo)
+    assert regions and all(0 < r.area < 1 for r in regions)
+    base = describe(_letter_f())
+    best = max(regions, key=lambda r: _corr(r.descriptor, base))
+    assert _corr(best.descriptor, base) > 0.85
+    x0, y0, x1, y1 = best.box  # the mark sits in the middle of the 900 x 700 photo
+    assert 250 < (x0 + x1) / 2 < 650 and 150 < (y0 + y1) / 2 < 550
+    assert photo_regions(np.full((200, 300, 3), 128, np.uint8)) == []  # a flat photo has no regions
+
+
+def test_index_build_describes_every_active_design_and_photos_find_theirs(ws):
+    idx = load_shapes(ws)
+    active = sorted(store.active_design_ids(ws))
+    assert idx is not None and set(idx.ids.tolist()) == set(active) and idx.hub.shape == (idx.n,)
+    hits = 0
+    for k, d in enumerate(active[:8]):
+        photo = scene(render(ws, d, "colour"), seed=k, frac=0.45)
+        scores, _ = idx.scores(photo_regions(photo))
+        hits += max(scores, key=lambda x: scores[x]) == d
+    assert hits >= 5  # of 8, the silhouette alone among 20 designs (the demo marks include plain shapes)
+
+
+def test_design_mask_is_the_dark_ink():
+    g = np.full((600, 400), 250, np.uint8)
+    g[100:300, 100:200] = 10
+    m = design_mask(g)
+    assert m.dtype == np.uint8 and max(m.shape) == 256 and 0.05 < m.mean() < 0.15
