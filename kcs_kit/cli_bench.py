@@ -158,3 +158,35 @@ def bench_notify(ctx: click.Context, n: int, designs: int, folder: Path | None, 
         update_section("notify", text, BENCHMARKS_MD)
         log(f"wrote {BENCHMARKS_MD}")
     emit(result, as_json, lambda _r: click.echo(text))
+
+
+@bench.command("shortlists")
+@click.option("--queries", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A labelled query package (queries.csv + photos), e.g. from kcs bench photos.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N queries with a true design.")
+@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@json_option
+@click.pass_context
+def bench_shortlists(ctx: click.Context, folder: Path, limit: int | None, no_write: bool, as_json: bool) -> None:
+    """Recall of each image shortlist (VLAD, visual words, marknet, silhouettes) and of their union.
+
+    A true design that no shortlist proposes can never be shown, so this is the ceiling of top-k accuracy.
+    Runs on the current workspace (index it first: kcs index build).
+
+    \b
+    Example:
+      kcs bench photos --out /tmp/photos-train --n 600 --seed 7
+      kcs bench shortlists --queries /tmp/photos-train --limit 200
+    """
+    from kcs_kit.bench import shortlists
+    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+    from kcs_kit.cli import progress_factory
+
+    settings = settings_of(ctx)
+    result = shortlists.run(settings, folder, limit=limit, tick=progress_factory("queries", "shortlists")(limit or 0))
+    command = f"kcs bench shortlists --queries {folder}" + (f" --limit {limit}" if limit else "")
+    text = shortlists.render(result, command, machine())
+    if not no_write:
+        update_section("shortlists", text, BENCHMARKS_MD)
+        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
+    emit(result, as_json, lambda _r: click.echo(text))

@@ -110,3 +110,31 @@ def test_design_mask_is_the_dark_ink():
     g[100:300, 100:200] = 10
     m = design_mask(g)
     assert m.dtype == np.uint8 and max(m.shape) == 256 and 0.05 < m.mean() < 0.15
+
+
+def test_bench_shortlists_reports_each_family_on_a_query_package(ws, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from kcs_kit.bench.shortlists import FAMILIES, _rank
+    from kcs_kit.cli import main
+
+    active = sorted(store.active_design_ids(ws))[:4]
+    (tmp_path / "q" / "photos").mkdir(parents=True)
+    lines = ["query_id,image_path,design_id,kind"]
+    for k, d in enumerate(active):
+        photo = scene(render(ws, d, "colour"), seed=10 + k, frac=0.45)
+        Image.fromarray(photo).save(tmp_path / "q" / "photos" / f"{k}.jpg")
+        lines.append(f"q{k},photos/{k}.jpg,{d},printed")
+    lines.append("q9,photos/0.jpg,not-a-registered-design,printed")  # not in this workspace: left out
+    (tmp_path / "q" / "queries.csv").write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "bench", "shortlists", "--queries",
+                                    str(tmp_path / "q"), "--no-write", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["queries"] == 4 and set(out["recall"]) == set(FAMILIES)
+    assert out["recall"]["shape"]["1"] >= 0.5 and out["recall"]["marknet"]["1"] >= 0.5
+    assert out["union_30"] == 1.0 and out["by_kind"]["printed"][0] == 4
+    assert _rank({"a": 0.9, "b": 0.5, "c": 0.7}, "b") == 3 and _rank({"a": 1.0}, "z") > 1000

@@ -5,8 +5,9 @@ find few corners on them, but their *silhouette* survives being printed, foiled 
 product, photographed at an angle, rotated or mirrored. This module:
 
 1. proposes regions of a photo (``photo_regions``): the photo (320 px) is split into a few colour clusters
-   (k-means in CIE Lab); every sizeable connected component of a cluster is a region, and so is every
-   group of components of one cluster that lie close together (a word mark's letters);
+   (k-means in CIE Lab, and again with lightness down-weighted); every sizeable connected component of a
+   cluster is a region, and so is every group of components of one cluster that lie close together (a
+   word mark's letters);
 2. describes a silhouette (``describe``) independently of any affine transform: the pixels' mean and
    covariance map the shape to a frame where its covariance is the identity (an affine image of a shape,
    e.g. a mark seen at an angle, maps to the *same* normalised shape up to a rotation or reflection); the
@@ -21,8 +22,8 @@ Example::
 
     >>> import numpy as np
     >>> m = np.zeros((64, 64), np.uint8); m[16:48, 24:40] = 1
-    >>> describe(m).shape
-    (12, 48)
+    >>> describe(m).shape  # silhouette and outline, each 12 radii x 48 angles
+    (24, 48)
 """
 
 from __future__ import annotations
@@ -57,15 +58,16 @@ def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = (np.arange(NT * SUB) + 0.5) / (NT * SUB) * 2 * np.pi
     rr, tt = np.meshgrid(r, t, indexing="ij")
     # area element r dr dtheta: outer bins weigh more, so the correlation is an area overlap
-    w = np.sqrt(((np.arange(NR) + 0.5) / NR))[:, None]
-    return rr * np.cos(tt), rr * np.sin(tt), w
+    weight = np.sqrt((np.arange(NR) + 0.5) / NR)[:, None]
+    return rr * np.cos(tt), rr * np.sin(tt), weight
 
 
 _GX, _GY, _W = _grid()
 
 
 def describe(mask: np.ndarray) -> np.ndarray | None:
-    """The (NR, NT) zero-mean unit-norm polar grid of a binary silhouette, or None when it is too small."""
+    """The (2 NR, NT) polar grids of a binary silhouette and of its outline, each zero-mean and of norm
+    1/sqrt(2) (so the whole is unit-norm), or None when the silhouette is too small or a line."""
     cv2 = _cv2()
     ys, xs = np.nonzero(mask)
     if len(xs) < 30:
@@ -144,7 +146,8 @@ def _components(labels: np.ndarray, ids) -> list[np.ndarray]:
         m = cv2.morphologyEx((labels == lab_id).astype(np.uint8), cv2.MORPH_OPEN, kernel)
         n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
         # parts: anything but specks and the background; regions on their own: sizeable parts
-        parts = [i for i in range(1, n) if max(8, MIN_PART * total) <= stats[i, cv2.CC_STAT_AREA] <= MAX_AREA * total
+        lo, hi = max(8, MIN_PART * total), MAX_AREA * total
+        parts = [i for i in range(1, n) if lo <= stats[i, cv2.CC_STAT_AREA] <= hi
                  and not (stats[i, cv2.CC_STAT_WIDTH] >= 0.97 * ww and stats[i, cv2.CC_STAT_HEIGHT] >= 0.97 * hh)]
         for i in parts:
             if stats[i, cv2.CC_STAT_AREA] >= MIN_AREA * total:
@@ -196,8 +199,8 @@ class ShapeIndex:
         self.ids = ids
         self.n = len(ids)
         # spectra along the angle: (n, rows, NT // 2 + 1)
-        self._dconj = np.conj(np.fft.rfft(descriptors, axis=-1)).transpose(2, 1, 0).astype(np.complex64) \
-            if self.n else None  # (K, rows, n)
+        spec = np.fft.rfft(descriptors, axis=-1) if self.n else np.zeros((0, 1, NT // 2 + 1), np.complex64)
+        self._dconj = np.conj(spec).transpose(2, 1, 0).astype(np.complex64)  # (K, rows, n)
         self._unique = len(set(ids.tolist())) == self.n
         self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
 
@@ -219,12 +222,9 @@ class ShapeIndex:
         if not len(regions) or not self.n:
             return np.zeros((len(regions), self.n), np.float32)
         q = np.fft.rfft(regions, axis=-1).astype(np.complex64).transpose(2, 0, 1)  # (K, m, rows)
-        best = None
-        for qq in (q, np.conj(q)):  # conj: the angle reversed, i.e. the mirror image
-            cross = np.matmul(qq, self._dconj)  # (K, m, n): one product per frequency
-            corr = np.fft.irfft(cross, n=NT, axis=0).max(0)
-            best = corr if best is None else np.maximum(best, corr)
-        return best.astype(np.float32)
+        # conj: the angle reversed, i.e. the mirror image; one complex product per frequency -> (K, m, n)
+        turned, mirrored = (np.fft.irfft(np.matmul(qq, self._dconj), n=NT, axis=0).max(0) for qq in (q, np.conj(q)))
+        return np.maximum(turned, mirrored).astype(np.float32)
 
     def scores(self, regions: list[Region]) -> tuple[dict[str, float], dict[str, int]]:
         """Best shape correlation of every design over the regions, and which region gave it."""

@@ -30,6 +30,8 @@ SIGNAL_NAMES = {  # signals the matcher may add later fall back to their own nam
     "text": ("text similarity", "텍스트 유사도"),
     "hs_match": ("declared HS code", "신고 HS 부호"),
     "undervaluation": ("declared value below the genuine price", "정품 대비 저가 신고"),
+    "marknet": ("learned mark similarity", "학습된 상표 유사도"),
+    "shape": ("silhouette similarity", "윤곽 형상 유사도"),
 }
 ROLE_NAMES = {"importer": ("importer", "수입자"), "seller": ("seller", "해외거래처"),
               "declarant": ("declarant", "신고인")}

@@ -3,7 +3,9 @@
 Pipeline (every step is evidence on the result):
 1. load the photos safely (EXIF, size guards) and apply the officer's crop;
 2. local features of each photo, read both ways (dark-on-light and inverted, for embossed or reversed
-   marks); VLAD vectors of the whole photo and of a window pyramid query the image collection (shortlist);
+   marks); VLAD vectors of the whole photo and of a window pyramid query the image collection, visual words
+   vote through an inverted file, marknet (our small CNN) scores every window, and the silhouettes of the
+   photo's colour regions are compared with the drawings' up to rotation and mirroring (four shortlists);
 3. OCR words are matched to the designs' names (exact and trigram-fuzzy) and, with the officer's text, to
    the text collection: more candidates and a strong signal;
 4. geometric verification of the shortlist against the feature store (ratio test + RANSAC homography);
@@ -157,9 +159,9 @@ def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, f
     """The union of the image shortlists and the name/text matches, in that order, active designs only."""
     out: dict[str, None] = {}
     for scores, n in ((shape, VERIFY), (marknet, VERIFY), (short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
-        for d in sorted(scores, key=lambda k: scores[k], reverse=True)[:n]:
-            if d in active:
-                out.setdefault(d)
+        ranked = [d for d in sorted(scores, key=lambda k: scores[k], reverse=True) if d in active]
+        for d in ranked[:n]:  # the best n the officer's filters allow
+            out.setdefault(d)
     return list(out)
 
 
