@@ -192,6 +192,12 @@ def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
     return out
 
 
+def hub_k(n: int) -> int:
+    """Neighbours that define "usual" similarity: 10, or fewer in a small registry (the neighbourhood must
+    stay a small part of the registry, else every score looks unusual)."""
+    return max(1, min(HUB_K, n // 40))
+
+
 class ShapeIndex:
     """Polar descriptors of the registered drawings, compared with a photo's regions in a few matrix products."""
 
@@ -205,11 +211,12 @@ class ShapeIndex:
         self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
 
     @staticmethod
-    def hubness(descriptors: np.ndarray, k: int = HUB_K, chunk: int = 128) -> np.ndarray:
+    def hubness(descriptors: np.ndarray, k: int | None = None, chunk: int = 128) -> np.ndarray:
         """How much each drawing looks like drawings in general: the mean of its k best correlations with the
         other registered drawings. Simple shapes (a disk, a triangle) correlate well with everything; the
         score subtracts half of this (as in cross-domain similarity local scaling) so they stop winning."""
         idx = ShapeIndex(np.arange(len(descriptors)), descriptors)
+        k = k or hub_k(len(descriptors))
         out = np.zeros(len(descriptors), np.float32)
         for start in range(0, len(descriptors), chunk):
             c = idx.correlations(descriptors[start:start + chunk])
@@ -231,7 +238,7 @@ class ShapeIndex:
         if not regions or not self.n:
             return {}, {}
         corr = self.correlations(np.stack([r.descriptor for r in regions]))
-        k = min(HUB_K, self.n)
+        k = hub_k(self.n)
         region_hub = np.sort(corr, 1)[:, -k:].mean(1) if self.n > k else np.zeros(len(corr), np.float32)
         corr = corr - HUB_WEIGHT * (self.hub[None, :] + region_hub[:, None])
         top = corr.argmax(0)
