@@ -16,9 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ import polars as pl
 
 from kcs_kit.config import Settings
 from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder
+from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 BATCH = 64
 
@@ -57,13 +55,6 @@ def _path(settings: Settings, version: str) -> Path:
     return settings.registry_dir / f"marknet-{version}.npz"
 
 
-def _fingerprint(active: pl.DataFrame) -> str:
-    h = hashlib.sha256()
-    for d, c in zip(active["design_id"], active["content_sha256"], strict=True):
-        h.update(f"{d}\t{c}\n".encode())
-    return h.hexdigest()
-
-
 def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callable[[int], Callable] | None = None,
                   log: Callable[[str], None] = lambda _m: None) -> Path | None:
     """Embed every active design's views unless the file for these weights and designs exists."""
@@ -73,8 +64,8 @@ def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callabl
         log("marknet weights not installed: the learned encoder is skipped")
         return None
     enc = MarkNetEncoder.load()
-    path, fp = _path(settings, enc.version), _fingerprint(active)
-    if path.exists() and str(np.load(path)["fingerprint"]) == fp:
+    path, fp = _path(settings, enc.version), fingerprint(active)
+    if is_current(path, fp):
         return path
     ids, views, vecs = [], [], []
     tick = progress(active.height) if progress else None
@@ -87,15 +78,8 @@ def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callabl
         views += [v for _d, v, _p in part]
         if tick:
             tick(len({d for d, _v, _p in part}))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, ids=np.array(ids), views=np.array(views, np.int16), fingerprint=np.array(fp),
-                 vectors=np.concatenate(vecs) if vecs else np.zeros((0, enc.dim), np.float32))
-    os.replace(tmp, path)
-    for old in settings.registry_dir.glob("marknet-*.npz"):
-        if old != path:
-            old.unlink()
+    save_arrays(path, fp, ids=np.array(ids), views=np.array(views, np.int16),
+                vectors=np.concatenate(vecs) if vecs else np.zeros((0, enc.dim), np.float32))
     log(f"marknet vectors: {len(ids):,} views of {active.height:,} designs")
     return path
 

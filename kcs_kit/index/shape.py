@@ -15,8 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +23,7 @@ import polars as pl
 
 from kcs_kit.config import Settings
 from kcs_kit.embed.shape import VERSION, ShapeIndex, describe, design_mask
-from kcs_kit.index.marknet import _fingerprint
+from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 
 def _path(settings: Settings) -> Path:
@@ -37,8 +35,8 @@ def build_shapes(settings: Settings, active: pl.DataFrame, *, progress: Callable
     """Describe every active design's views unless the file for these designs exists."""
     from PIL import Image
 
-    path, fp = _path(settings), _fingerprint(active)
-    if path.exists() and str(np.load(path)["fingerprint"]) == fp:
+    path, fp = _path(settings), fingerprint(active)
+    if is_current(path, fp):
         return path
     ids, views, descs = [], [], []
     tick = progress(active.height) if progress else None
@@ -53,15 +51,7 @@ def build_shapes(settings: Settings, active: pl.DataFrame, *, progress: Callable
             tick(1)
     matrix = np.stack(descs) if descs else np.zeros((0, 1, 1), np.float32)
     hub = ShapeIndex.hubness(matrix) if len(descs) > 1 else np.zeros(len(descs), np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, ids=np.array(ids), views=np.array(views, np.int16), fingerprint=np.array(fp),
-                 descriptors=matrix, hub=hub)
-    os.replace(tmp, path)
-    for old in settings.registry_dir.glob("shape-*.npz"):
-        if old != path:
-            old.unlink()
+    save_arrays(path, fp, ids=np.array(ids), views=np.array(views, np.int16), descriptors=matrix, hub=hub)
     log(f"shape descriptors: {len(ids):,} views of {active.height:,} designs")
     return path
 

@@ -122,36 +122,44 @@ def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: 
                      max(marknet, 0.0), max(shape, 0.0)])
 
 
-def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
-    """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region."""
-    if ctx.shapes is None:
-        return {}, {}
+def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Best score of every design over the photos, and (photo, box in original pixels) where it was found.
+    ``score_photo(photo)`` gives (design -> score, design -> box index, boxes)."""
     best: dict[str, float] = {}
     where: dict[str, tuple] = {}
     for i, p in enumerate(photos):
-        regions = photo_regions(p.rgb)
-        scores, reg = ctx.shapes.scores(regions)
+        scores, which, boxes = score_photo(p)
         for d, sc in scores.items():
             if sc > best.get(d, -2.0):
                 best[d] = sc
-                where[d] = (i, tuple(float(v) / p.scale for v in regions[reg[d]].box))
+                where[d] = (i, tuple(float(v) / p.scale for v in boxes[which[d]]))
     return best, where
+
+
+def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region."""
+    shapes = ctx.shapes
+    if shapes is None:
+        return {}, {}
+
+    def score_photo(p: Photo) -> tuple:
+        regions = photo_regions(p.rgb)
+        return (*shapes.scores(regions), [r.box for r in regions])
+
+    return _best_over_photos(photos, score_photo)
 
 
 def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
     """Learned-encoder similarity of every design (best window over photos) and where that window is."""
-    if ctx.marknet is None:
+    net = ctx.marknet
+    if net is None:
         return {}, {}
-    best: dict[str, float] = {}
-    where: dict[str, tuple] = {}
-    for i, p in enumerate(photos):
-        vecs, boxes = ctx.marknet.encoder.photo_windows(p.rgb)
-        scores, win = ctx.marknet.scores(vecs)
-        for d, sc in scores.items():
-            if sc > best.get(d, -2.0):
-                best[d] = sc
-                where[d] = (i, tuple(float(v) / p.scale for v in boxes[win[d]]))
-    return best, where
+
+    def score_photo(p: Photo) -> tuple:
+        vecs, boxes = net.encoder.photo_windows(p.rgb)
+        return (*net.scores(vecs), boxes)
+
+    return _best_over_photos(photos, score_photo)
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
