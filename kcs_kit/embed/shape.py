@@ -207,7 +207,6 @@ class ShapeIndex:
         # spectra along the angle: (n, rows, NT // 2 + 1)
         spec = np.fft.rfft(descriptors, axis=-1) if self.n else np.zeros((0, 1, NT // 2 + 1), np.complex64)
         self._dconj = np.conj(spec).transpose(2, 1, 0).astype(np.complex64)  # (K, rows, n)
-        self._unique = len(set(ids.tolist())) == self.n
         self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
 
     @staticmethod
@@ -245,9 +244,6 @@ class ShapeIndex:
         val = corr[top, np.arange(self.n)]
         scores: dict[str, float] = {}
         where: dict[str, int] = {}
-        if self._unique:
-            return dict(zip(self.ids.tolist(), val.tolist(), strict=True)), \
-                dict(zip(self.ids.tolist(), top.tolist(), strict=True))
         for d, v, r in zip(self.ids.tolist(), val.tolist(), top.tolist(), strict=True):
             if v > scores.get(d, -2.0):
                 scores[d], where[d] = v, r

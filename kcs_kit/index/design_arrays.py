@@ -30,7 +30,7 @@ def save_arrays(path: Path, fp: str, **arrays: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
     with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, fingerprint=np.array(fp), **arrays)  # type: ignore[arg-type]
+        np.savez(fh, fingerprint=np.array(fp), **arrays)  # type: ignore[arg-type]  # stubs read ** as allow_pickle
     os.replace(tmp, path)
     kind = path.name.split("-")[0]
     for old in path.parent.glob(f"{kind}-*.npz"):

@@ -206,9 +206,10 @@ def _stamp(settings: Settings) -> tuple:
         reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] if _has(con, "designs") \
             else (0, None)
     mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion, settings.registry_dir / MATRIX)]
-    marknet = sorted(str(p) for p in settings.registry_dir.glob("marknet-*.npz"))
-    marknet += [f"{p}:{p.stat().st_mtime}" for p in sorted(settings.registry_dir.glob("shape-*.npz"))]
-    return (str(settings.workspace), *reg, *mtime, *marknet)
+    # per-design arrays (marknet vectors, silhouettes): rewritten in place by kcs index build
+    arrays = [f"{p}:{p.stat().st_mtime}" for kind in ("marknet", "shape")
+              for p in sorted(settings.registry_dir.glob(f"{kind}-*.npz"))]
+    return (str(settings.workspace), *reg, *mtime, *arrays)
 
 
 def get_context(settings: Settings) -> MatchContext:

@@ -261,9 +261,10 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
         d, f, ver, where, scale = a.rows[i]
         info = a.ctx.designs.get(d)
         region = tuple(v / scale for v in ver.region) if ver.region else None
-        if region is None and f[9] >= SHAPE_REGION:  # not verified by keypoints: the silhouette's region
+        # not verified by keypoints: the silhouette's region, else the learned encoder's best window
+        if region is None and f[SIGNALS.index("shape")] >= SHAPE_REGION:
             where, region = a.shape_regions[d]
-        elif region is None and d in a.windows:  # ... or the learned encoder's best window
+        elif region is None and d in a.windows:
             where, region = a.windows[d]
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
