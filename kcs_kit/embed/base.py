@@ -97,3 +97,16 @@ def get(family: str, name: str, settings: Any) -> Any:
         raise ConfigError(f"{family} backend {name!r} is unknown; known: {sorted(registry)}",
                           hint="check the spelling in kcs.toml or the KCS_* variable")
     return registry[name](settings)
+
+
+def best_per_design(ids: np.ndarray, sims: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
+    """From (m places, n rows) similarities with one design id per row (a design may have several views):
+    each design's best similarity over places and rows, and the place (window, region) that gave it."""
+    place = sims.argmax(0)
+    best = sims[place, np.arange(sims.shape[1])]
+    scores: dict[str, float] = {}
+    where: dict[str, int] = {}
+    for d, s, w in zip(ids.tolist(), best.tolist(), place.tolist(), strict=True):
+        if s > scores.get(d, -2.0):
+            scores[d], where[d] = s, w
+    return scores, where

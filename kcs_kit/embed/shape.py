@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kcs_kit.embed.base import best_per_design
+
 VERSION = "2"  # of the descriptor: stored descriptors of another version are rebuilt
 NR, NT = 12, 48  # radial and angular bins of the polar grid
 RMAX = 2.6  # outer radius in standard deviations of the normalised shape (a uniform disk ends at 2.0)
@@ -239,12 +241,4 @@ class ShapeIndex:
         corr = self.correlations(np.stack([r.descriptor for r in regions]))
         k = hub_k(self.n)
         region_hub = np.sort(corr, 1)[:, -k:].mean(1) if self.n > k else np.zeros(len(corr), np.float32)
-        corr = corr - HUB_WEIGHT * (self.hub[None, :] + region_hub[:, None])
-        top = corr.argmax(0)
-        val = corr[top, np.arange(self.n)]
-        scores: dict[str, float] = {}
-        where: dict[str, int] = {}
-        for d, v, r in zip(self.ids.tolist(), val.tolist(), top.tolist(), strict=True):
-            if v > scores.get(d, -2.0):
-                scores[d], where[d] = v, r
-        return scores, where
+        return best_per_design(self.ids, corr - HUB_WEIGHT * (self.hub[None, :] + region_hub[:, None]))

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from kcs_kit.config import Settings
+from kcs_kit.embed.base import best_per_design
 from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
@@ -40,15 +41,7 @@ class DesignVectors:
         """Best cosine of each design over the windows, and the index of that window."""
         if not len(windows) or not len(self.ids):
             return {}, {}
-        sims = windows @ self.matrix.T  # (m, n)
-        best = sims.argmax(0)
-        top = sims[best, np.arange(sims.shape[1])]
-        scores: dict[str, float] = {}
-        where: dict[str, int] = {}
-        for d, s, w in zip(self.ids.tolist(), top.tolist(), best.tolist(), strict=True):
-            if s > scores.get(d, -2.0):
-                scores[d], where[d] = s, w
-        return scores, where
+        return best_per_design(self.ids, windows @ self.matrix.T)
 
 
 def _path(settings: Settings, version: str) -> Path:
