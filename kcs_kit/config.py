@@ -95,8 +95,9 @@ class Settings:
     chroma_host: str = _f("127.0.0.1", "Host of the Chroma server when chroma_mode is 'http'.")
     chroma_port: int = _f(8000, "Port of the Chroma server when chroma_mode is 'http'.")
     match_ocr: bool = _f(True, "Read words on the photos (RapidOCR) while matching; a strong signal for brand names.")
-    ocr_max_side: int = _f(640, "Longest side (pixels) RapidOCR's text detector looks at while matching: 640 read the "
-                                "brand word on as many of 60 fitting-set photos as 960 (16) from 2.25x fewer pixels.")
+    ocr_max_side: int = _f(640, "Longest side (pixels) of the photo RapidOCR's text detector looks at while matching "
+                                "(lines are then read from the full photo): on 120 fitting-set photos 640 found the "
+                                "brand word on 37, 960 and 1,600 on 35, at 0.27 / 0.41 / 0.75 s per query.")
     ocr_engines: str = _f(
         "rapidocr,tesseract",
         "OCR engines to read text from photos, comma-separated, merged in this order: 'rapidocr' (Latin and "

@@ -90,3 +90,14 @@ def test_training_writes_weights_with_their_hash(ws, tmp_path):
     assert meta["steps"] >= 1 and meta["designs_trained"] >= 15
     enc = MarkNetEncoder.load(out)
     assert enc.version == json.loads(out.with_suffix(".json").read_text())["sha256"][:12]
+
+
+def test_separable_contrast_normalisation_equals_the_2d_window_mean():
+    import torch
+
+    from kcs_kit.embed.cnn import _box_mean
+
+    x = torch.rand(2, 1, 70, 45, generator=torch.Generator().manual_seed(1))
+    full = torch.nn.functional.avg_pool2d(x, 33, 1, 16, count_include_pad=False)
+    assert torch.allclose(_box_mean(x), full, atol=1e-5)
+    assert not torch.allclose(_box_mean(x), torch.nn.functional.avg_pool2d(x, 33, 1, 16), atol=1e-3)  # pads differ

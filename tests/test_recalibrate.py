@@ -122,10 +122,22 @@ def test_collecting_examples_with_two_processes_gives_the_same_examples(ws, tmp_
     (tmp_path / "photos" / "q9.jpg").write_bytes(_plain(309))
     lines.append("q9,photos/q9.jpg,")
     (tmp_path / "queries.csv").write_text("\n".join(lines) + "\n")
-    one, two = collect(ws, tmp_path), collect(ws, tmp_path, workers=2)
-    assert [q for q, _ in one] == [q for q, _ in two] == ["q0", "q1", "q2", "q3", "q4", "q9"]
-    for (_q, a), (_q2, b) in zip(one, two, strict=True):
-        assert (a is None) == (b is None)
-        if a is not None and b is not None:
-            assert a.truth == b.truth and np.allclose(a.feats, b.feats) and np.allclose(a.qfeats, b.qfeats)
-    assert sum(ex is not None for _q, ex in one) >= 5
+    one, two = collect(ws, tmp_path, cache=False), collect(ws, tmp_path, workers=2, cache=False)
+    assert [a.query_id for a in one] == [a.query_id for a in two] == ["q0", "q1", "q2", "q3", "q4", "q9"]
+    for a, b in zip(one, two, strict=True):
+        assert a.design_ids == b.design_ids and a.example().truth == b.example().truth
+        assert np.allclose(a.feats, b.feats) and np.allclose(a.qfeats, b.qfeats)
+    assert one[-1].example().truth == -1 and not one[-1].missed  # no registered design: "none" is right
+    # the analyses are kept: a second collection reads them back instead of matching again
+    cache_dir = ws.workspace / "models" / "cache"
+    before = set(cache_dir.glob("analysed-*.npz"))
+    first = collect(ws, tmp_path)
+    assert len(set(cache_dir.glob("analysed-*.npz")) - before) == 1
+    again = collect(ws, tmp_path)
+    assert [(a.query_id, a.design_ids, a.truth) for a in again] == [(a.query_id, a.design_ids, a.truth) for a in first]
+    assert all(np.array_equal(a.feats, b.feats) for a, b in zip(again, first, strict=True))
+    # another label is another package: not read from the old cache
+    (tmp_path / "queries.csv").write_text("\n".join([*lines[:-1], "q9,photos/q9.jpg," + ids(ws)[0]]) + "\n")
+    relabelled = collect(ws, tmp_path)
+    assert len(set(cache_dir.glob("analysed-*.npz")) - before) == 2
+    assert relabelled[-1].truth == ids(ws)[0] and relabelled[-1].missed == (ids(ws)[0] not in relabelled[-1].design_ids)

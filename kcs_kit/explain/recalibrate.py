@@ -99,8 +99,8 @@ def recalibrate(settings: Settings, *, queries: Path | None = None, holdout: flo
     from kcs_kit.match.context import FUSION_FILE, active_fusion
 
     cases = officer_examples(settings)
-    bench = [(f"query:{q}", ex) for q, ex in collect(settings, queries, limit=limit,
-                                                     tick=progress(limit or 0) if progress else None)] \
+    bench = [(f"query:{a.query_id}", a.example()) for a in collect(settings, queries, limit=limit,
+                                                                   tick=progress(limit or 0) if progress else None)] \
         if queries else []
     usable = [(k, ex, src) for src, rows in (("officer", cases), ("bench", bench)) for k, ex in rows if ex is not None]
     train = [ex for k, ex, _s in usable if not _held_out(k, holdout)]

@@ -85,15 +85,14 @@ def _best_view(settings: Settings, rgb: np.ndarray, design_id: str) -> _Best:
     """Ratio test + RANSAC of the photo (read both ways) against each view of the design; the best pair."""
     import cv2
 
-    from kcs_kit.embed.local import extract_features
+    from kcs_kit.embed.local import read_both_ways
     from kcs_kit.match.context import get_context
     from kcs_kit.match.engine import QUERY_FEATURES, QUERY_SIDE
     from kcs_kit.match.verify import RANSAC_PX, descriptors, ratio_matches
 
     best = _Best()
     views = get_context(settings).design_features(design_id)
-    for invert in (False, True):
-        f = extract_features(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES, invert=invert)
+    for f in read_both_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES):
         desc = descriptors(f)
         for k, (vf, vd) in enumerate(views):
             di, pi = ratio_matches(vd, desc)

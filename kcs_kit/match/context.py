@@ -199,17 +199,23 @@ def active_fusion(settings: Settings) -> FusionModel:
     return PRIOR_MODEL
 
 
-def _stamp(settings: Settings) -> tuple:
+def analysis_stamp(settings: Settings) -> tuple:
+    """What the signals of a photo depend on, the fusion model aside: registry, codebook, visual words, the
+    per-design arrays and the OCR settings (a cache of analysed queries is valid while this is unchanged)."""
     codebook = settings.registry_dir / CODEBOOK
-    fusion = settings.workspace / FUSION_FILE
     with catalog.connect(settings, read_only=True) as con:
         reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] if _has(con, "designs") \
             else (0, None)
-    mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, fusion, settings.registry_dir / MATRIX)]
+    mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, settings.registry_dir / MATRIX)]
     # per-design arrays (marknet vectors, silhouettes): rewritten in place by kcs index build
     arrays = [f"{p}:{p.stat().st_mtime}" for kind in ("marknet", "shape")
               for p in sorted(settings.registry_dir.glob(f"{kind}-*.npz"))]
-    return (str(settings.workspace), *reg, *mtime, *arrays)
+    return (str(settings.workspace), *reg, *mtime, *arrays, settings.match_ocr, settings.ocr_max_side)
+
+
+def _stamp(settings: Settings) -> tuple:
+    fusion = settings.workspace / FUSION_FILE
+    return (*analysis_stamp(settings), fusion.stat().st_mtime if fusion.exists() else 0)
 
 
 def get_context(settings: Settings) -> MatchContext:

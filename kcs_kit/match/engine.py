@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kcs_kit.config import Settings
-from kcs_kit.embed.local import LocalFeatures, extract_features
+from kcs_kit.embed.local import LocalFeatures, read_both_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import MatchContext, get_context
@@ -44,6 +44,8 @@ QUERY_SIDE = 800
 QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
+# Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
+ANALYSIS_VERSION = "signals-1"
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 
 
@@ -77,8 +79,7 @@ def _window_masks(f: LocalFeatures) -> list[np.ndarray]:
 def _read_photos(photos: Sequence[Photo]) -> list[_Read]:
     reads = []
     for i, p in enumerate(photos):
-        for invert in (False, True):
-            f = extract_features(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES, invert=invert)
+        for f in read_both_ways(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES):
             reads.append(_Read(i, f, descriptors(f), (p.rgb.shape[1], p.rgb.shape[0]), p.scale))
     return reads
 

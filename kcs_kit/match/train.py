@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import os
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,9 @@ import numpy as np
 from kcs_kit.config import Settings
 from kcs_kit.errors import ImageError, SchemaError
 from kcs_kit.match.context import FUSION_FILE, get_context
-from kcs_kit.match.fusion import Example, FusionModel, fit
+from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, Example, FusionModel, fit
+
+CACHE_DIR = Path("models") / "cache"
 
 
 @dataclass(frozen=True)
@@ -61,46 +65,114 @@ def _held_out(query_id: str, share: float) -> bool:
     return int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
 
 
-def _example(settings: Settings, folder: Path, row: dict[str, str]) -> tuple[str, Example | None]:
+@dataclass(frozen=True)
+class Analysed:
+    """One labelled query as the engine saw it: its candidates' signals and the true design ('' = none)."""
+
+    query_id: str
+    design_ids: tuple[str, ...]
+    feats: np.ndarray
+    qfeats: np.ndarray
+    truth: str
+
+    def example(self) -> Example:
+        """The fusion example. A true design that never reached the candidates is labelled "none of these":
+        that is the right answer among the options offered, and leaving such queries out would teach the
+        model that some candidate is always right (over-confident probabilities on hard photos)."""
+        idx = self.design_ids.index(self.truth) if self.truth in self.design_ids else -1
+        return Example(self.feats, self.qfeats, idx)
+
+    @property
+    def missed(self) -> bool:
+        return bool(self.truth) and self.truth not in self.design_ids
+
+
+def _analyse(settings: Settings, folder: Path, row: dict[str, str]) -> Analysed | None:
     from kcs_kit.match.engine import analyse
 
     photos = [str(folder / p) for p in row["image_path"].split("|")]
     try:
         a = analyse(photos, settings, crop=row.get("crop") or None)
     except ImageError:
-        return row["query_id"], None
-    ids = [r[0] for r in a.rows]
-    truth = row["design_id"].strip()
-    idx = ids.index(truth) if truth in ids else (-1 if not truth else None)
-    return row["query_id"], None if idx is None else Example(a.feats, a.query_signals, idx)
+        return None
+    return Analysed(row["query_id"], tuple(r[0] for r in a.rows), a.feats, a.query_signals, row["design_id"].strip())
 
 
-def _example_job(args: tuple[Settings, Path, dict[str, str]]) -> tuple[str, Example | None]:
-    return _example(*args)
+def _analyse_job(args: tuple[Settings, Path, dict[str, str]]) -> Analysed | None:
+    return _analyse(*args)
+
+
+def _cache_path(settings: Settings, folder: Path, rows: list[dict[str, str]]) -> Path:
+    """Where the analyses of these queries are kept: keyed by the query rows and photo files, the engine's
+    signal definitions and everything the signals depend on except the fusion model."""
+    from kcs_kit.match.context import analysis_stamp
+    from kcs_kit.match.engine import ANALYSIS_VERSION
+
+    h = hashlib.sha256(repr((ANALYSIS_VERSION, SIGNALS, QUERY_SIGNALS, analysis_stamp(settings))).encode())
+    for row in rows:
+        h.update(repr(sorted(row.items())).encode())
+        for p in row["image_path"].split("|"):
+            st = (folder / p).stat() if (folder / p).exists() else None
+            h.update(repr((p, st.st_size, st.st_mtime) if st else (p, None)).encode())
+    return settings.workspace / CACHE_DIR / f"analysed-{h.hexdigest()[:16]}.npz"
+
+
+def _save(path: Path, items: list[Analysed]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    feats = [a.feats.reshape(-1, len(SIGNALS)) for a in items]
+    arrays = {
+        "query_id": np.array([a.query_id for a in items], dtype=str),
+        "truth": np.array([a.truth for a in items], dtype=str),
+        "counts": np.array([len(a.design_ids) for a in items], np.int64),
+        "design_ids": np.array([d for a in items for d in a.design_ids], dtype=str),
+        "feats": np.concatenate(feats) if feats else np.zeros((0, len(SIGNALS))),
+        "qfeats": np.stack([a.qfeats for a in items]) if items else np.zeros((0, len(QUERY_SIGNALS))),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> list[Analysed]:
+    z = np.load(path, allow_pickle=False)
+    bounds = np.concatenate([[0], np.cumsum(z["counts"])])
+    ids, feats = z["design_ids"].tolist(), z["feats"]
+    return [Analysed(str(q), tuple(ids[bounds[i]:bounds[i + 1]]), feats[bounds[i]:bounds[i + 1]], z["qfeats"][i],
+                     str(t)) for i, (q, t) in enumerate(zip(z["query_id"], z["truth"], strict=True))]
 
 
 def collect(settings: Settings, folder: Path, *, limit: int | None = None,
-            tick: Callable[[int], None] | None = None, workers: int = 1) -> list[tuple[str, Example | None]]:
-    """(query_id, Example or None when the true design was not among the candidates) per query;
-    ``workers`` processes share the queries."""
+            tick: Callable[[int], None] | None = None, workers: int = 1, cache: bool = True) -> list[Analysed]:
+    """The analysis of every labelled query (unreadable photos left out); ``workers`` processes share the
+    queries. Kept in ``<workspace>/models/cache/`` so that a refit does not match the photos again; the
+    cache is keyed by the queries, their photo files and everything the signals depend on."""
     rows = read_queries(folder)[:limit]
+    path = _cache_path(settings, folder, rows)
+    if cache and path.exists():
+        if tick:
+            tick(len(rows))
+        return _load(path)
     jobs = [(settings, folder, row) for row in rows]
-    out: list[tuple[str, Example | None]] = []
+    out: list[Analysed | None] = []
     if workers > 1:
         import multiprocessing as mp
 
         # spawn, not fork: a forked child of a process that already ran torch/ONNX threads can hang
         with mp.get_context("spawn").Pool(workers) as pool:
-            for item in pool.imap(_example_job, jobs, chunksize=2):
+            for item in pool.imap(_analyse_job, jobs, chunksize=2):
                 out.append(item)
                 if tick:
                     tick(1)
-        return out
-    for job in jobs:
-        out.append(_example_job(job))
-        if tick:
-            tick(1)
-    return out
+    else:
+        for job in jobs:
+            out.append(_analyse_job(job))
+            if tick:
+                tick(1)
+    done = [a for a in out if a is not None]
+    if cache:
+        _save(path, done)
+    return done
 
 
 def score(model: FusionModel, data: list[Example]) -> Scores:
@@ -140,8 +212,8 @@ def fit_fusion(settings: Settings, folder: Path, *, holdout: float = 0.3, limit:
     """Fit on the query package, compare with the active model on the held-out share, activate if better."""
     total = len(read_queries(folder)[:limit])
     rows = collect(settings, folder, limit=limit, tick=progress(total) if progress else None, workers=workers)
-    train = [ex for q, ex in rows if ex is not None and not _held_out(q, holdout)]
-    test = [ex for q, ex in rows if ex is not None and _held_out(q, holdout)]
+    train = [a.example() for a in rows if not _held_out(a.query_id, holdout)]
+    test = [a.example() for a in rows if _held_out(a.query_id, holdout)]
     if len(train) < 20 or len(test) < 10:
         raise SchemaError(f"{folder}: expected at least 30 usable labelled queries, found {len(train) + len(test)}",
                           hint="generate more with kcs bench photos --n 600")
@@ -150,5 +222,5 @@ def fit_fusion(settings: Settings, folder: Path, *, holdout: float = 0.3, limit:
     before, after = score(current, test), score(new, test)
     better, reason = decide(before, after, current.version)
     path = str(new.save(settings.workspace / FUSION_FILE)) if better else None
-    skipped = sum(1 for _q, ex in rows if ex is None)
+    skipped = sum(a.missed for a in rows)
     return FitReport(len(train), len(test), skipped, before, after, better, reason, new.version, path)
