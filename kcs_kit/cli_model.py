@@ -27,12 +27,16 @@ def model() -> None:
 @click.option("--limit", type=int, help="Use only the first N queries.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes analysing the queries at once.")
+@click.option("--no-cache", is_flag=True, help="Match every photo again instead of reading the analyses kept in "
+              "<workspace>/models/cache from an earlier fit on the same queries and index.")
 @json_option
 @click.pass_context
-def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None, workers: int, as_json: bool) -> None:
+def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None, workers: int, no_cache: bool,
+            as_json: bool) -> None:
     """Fit the fusion model on labelled queries; activate it only if it beats the active one on held-out queries.
 
-    Use a query package generated with a different seed from the one you evaluate on.
+    Use a query package generated with a different seed from the one you evaluate on. The analysed queries
+    (every candidate's signals) are kept, so a second fit on the same queries and index takes seconds.
 
     \b
     Example:
@@ -41,12 +45,12 @@ def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None,
     """
     from kcs_kit.match.train import fit_fusion
 
-    r = fit_fusion(settings_of(ctx), folder, holdout=holdout, limit=limit, workers=workers,
+    r = fit_fusion(settings_of(ctx), folder, holdout=holdout, limit=limit, workers=workers, cache=not no_cache,
                    progress=progress_factory("queries", "analysing"))
 
     def render(r) -> None:
         click.echo(f"fitted on {r.fitted_on} queries, compared on {r.held_out} held out "
-                   f"({r.skipped} skipped: true design not among the candidates)")
+                   f"({r.missed} left out: their true design never reached the candidates)")
         for name, s in (("active", r.before), ("new", r.after)):
             click.echo(f"  {name:<7} log-loss {s.log_loss:.3f}  reading accuracy {s.reading_accuracy:.1%}  "
                        f"ECE {s.ece:.3f}")

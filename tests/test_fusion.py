@@ -50,3 +50,41 @@ def test_a_worse_model_is_refused():
     assert "kept clogit-abc" in decide(good, bad, "clogit-abc")[1]
     assert decide(bad, good, "x")[0] is False  # lower accuracy: refused
     assert decide(Scores(100, 0.6, 0.8, 0.1), good, "x") == (True, "better on the held-out queries: activated")
+
+
+def test_leads_within_the_query():
+    from kcs_kit.match.fusion import FEATURES, expand
+
+    feats = np.zeros((3, len(SIGNALS)))
+    feats[:, SIGNALS.index("shape")] = [0.2, 0.5, 0.0]
+    feats[:, SIGNALS.index("ocr")] = [0.9, 0.9, 0.1]
+    x = expand(feats)
+    assert x[:, FEATURES.index("shape_lead")] == pytest.approx([0.0, 0.3, 0.0])
+    assert x[:, FEATURES.index("ocr_lead")].tolist() == [0.0, 0.0, 0.0]  # a tie leads nobody
+    assert expand(feats[:1])[0, FEATURES.index("shape_lead")] == pytest.approx(0.2)  # alone: ahead by its value
+    assert np.array_equal(x[:, :len(SIGNALS)], feats)
+
+
+def test_contributions_add_up_to_the_score_with_derived_features_under_their_signal():
+    model = fit(synthetic(200, 3), trained_on="synthetic")
+    assert any(k.endswith("_lead") for k in model.weights)
+    feats = synthetic(1, 4)[0].feats
+    contrib = model.contributions(feats)
+    assert set(contrib[0]) == set(SIGNALS)
+    assert [sum(c.values()) for c in contrib] == pytest.approx(model.score(feats).tolist())
+
+
+def test_a_model_saved_before_derived_features_scores_as_it_did():
+    old = FusionModel({"inliers": 3.0, "ocr": 8.0}, 2.0)
+    feats = np.random.default_rng(5).uniform(0, 1, (4, len(SIGNALS)))
+    expected = feats[:, SIGNALS.index("inliers")] * 3.0 + feats[:, SIGNALS.index("ocr")] * 8.0
+    assert old.score(feats) == pytest.approx(expected)
+
+
+def test_a_signal_absent_from_every_example_keeps_its_prior_weight():
+    data = synthetic(150, 6)
+    for ex in data:
+        ex.feats[:, SIGNALS.index("hs_match")] = 0.0  # labelled queries without declarations
+    model = fit(data)
+    assert model.weights["hs_match"] == pytest.approx(PRIOR_MODEL.weights["hs_match"])
+    assert model.weights["inliers"] != pytest.approx(PRIOR_MODEL.weights["inliers"])

@@ -125,9 +125,10 @@ def test_collecting_examples_with_two_processes_gives_the_same_examples(ws, tmp_
     one, two = collect(ws, tmp_path, cache=False), collect(ws, tmp_path, workers=2, cache=False)
     assert [a.query_id for a in one] == [a.query_id for a in two] == ["q0", "q1", "q2", "q3", "q4", "q9"]
     for a, b in zip(one, two, strict=True):
-        assert a.design_ids == b.design_ids and a.example().truth == b.example().truth
+        assert a.design_ids == b.design_ids and a.missed == b.missed and a.truth == b.truth
         assert np.allclose(a.feats, b.feats) and np.allclose(a.qfeats, b.qfeats)
     assert one[-1].example().truth == -1 and not one[-1].missed  # no registered design: "none" is right
+    assert all((a.example() is None) == a.missed for a in one)
     # the analyses are kept: a second collection reads them back instead of matching again
     cache_dir = ws.workspace / "models" / "cache"
     before = set(cache_dir.glob("analysed-*.npz"))

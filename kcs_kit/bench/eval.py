@@ -105,6 +105,9 @@ _WORKER: tuple = ()
 
 def _worker_init(matcher: Matcher, settings: Settings, first: Query) -> None:
     global _WORKER
+    from kcs_kit.embed._util import one_thread_each
+
+    one_thread_each()
     _WORKER = (matcher, settings)
     _call(matcher, first, settings)  # warm-up, untimed, in every worker
 

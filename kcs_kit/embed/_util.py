@@ -14,6 +14,19 @@ import numpy as np
 from kcs_kit.errors import ImageError, MissingDependencyError, SchemaError
 
 
+def one_thread_each() -> None:
+    """In each of several worker processes sharing the cores: torch, OpenCV and ONNX Runtime use one thread
+    (their own thread pools would otherwise contend, several threads per core)."""
+    import cv2
+    import torch
+
+    from kcs_kit.embed import ocr_rapid
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    ocr_rapid.set_threads(1)
+
+
 def as_rgb(image: Any, who: str) -> np.ndarray:
     """``image`` as a C-contiguous RGB uint8 array (H, W, 3); ImageError naming ``who`` otherwise."""
     if not isinstance(image, np.ndarray):

@@ -27,11 +27,23 @@ _INSTALL = ("run `make install` (or: .venv/bin/pip install --no-deps rapidocr-on
             "pyclipper shapely six PyYAML; never opencv-python next to opencv-python-headless)")
 
 
-@functools.lru_cache(maxsize=2)
+_THREADS = [-1]  # ONNX Runtime threads per session; -1 = all cores (one matching process)
+
+
+def set_threads(n: int) -> None:
+    """Threads for the ONNX sessions built from now on (1 in each of several worker processes)."""
+    _THREADS[0] = n
+
+
 def _load(det_limit_side_len: int) -> Any:
-    """The RapidOCR pipeline (three ONNX sessions), built once per process and size limit."""
+    return _build(det_limit_side_len, _THREADS[0])
+
+
+@functools.lru_cache(maxsize=2)
+def _build(det_limit_side_len: int, threads: int) -> Any:
+    """The RapidOCR pipeline (three ONNX sessions), built once per process, size limit and thread count."""
     module = require("rapidocr_onnxruntime", "the 'rapidocr' OCR engine", _INSTALL)
-    return module.RapidOCR(det_limit_type="max", det_limit_side_len=det_limit_side_len)
+    return module.RapidOCR(det_limit_type="max", det_limit_side_len=det_limit_side_len, intra_op_num_threads=threads)
 
 
 def _box(quad: Any, width: int, height: int) -> tuple[float, float, float, float]:

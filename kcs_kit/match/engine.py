@@ -174,8 +174,8 @@ def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, f
     return list(out)
 
 
-def _evidence(ctx: MatchContext, f: np.ndarray, ver: Verification, ocr_word: str | None) -> tuple[Evidence, ...]:
-    contrib = ctx.fusion.contributions(f)
+def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_word: str | None
+              ) -> tuple[Evidence, ...]:
     details = {
         "shortlist": f"global shape/texture similarity {f[0]:.2f}",
         "bow": f"shared visual words {f[1]:.2f}",
@@ -257,6 +257,7 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
     t0 = time.perf_counter()
     a = analyse(photos, settings, crop=crop, declaration_id=declaration_id, text=text, filters=filters)
     probs, p_none = a.ctx.fusion.probabilities(a.feats, a.query_signals)
+    contribs = a.ctx.fusion.contributions(a.feats)
     out = []
     for rank, i in enumerate(np.argsort(-probs)[:top_k], 1):
         d, f, ver, where, scale = a.rows[i]
@@ -269,10 +270,11 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
             where, region = a.windows[d]
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
-            info.registration_no if info else "", _evidence(a.ctx, f, ver, a.ocr_word.get(d)), where, region,
+            info.registration_no if info else "", _evidence(contribs[i], f, ver, a.ocr_word.get(d)), where, region,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
-    # Bayes decision over the one distribution: "no registered design" when it is the most probable answer
-    rejected = p_none >= (float(probs.max()) if len(probs) else 0.0)
+    # "no registered design" when it is at least reject_ratio times as probable as the best candidate
+    # (1 = the most probable answer; lower = fewer false alarms on goods whose mark is not registered)
+    rejected = p_none >= settings.reject_ratio * (float(probs.max()) if len(probs) else 0.0)
     return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
                        tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id,
                        query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)))
