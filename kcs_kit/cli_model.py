@@ -59,6 +59,60 @@ def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None,
     emit(r, as_json, render)
 
 
+@model.command("cv")
+@click.option("--queries", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A labelled query package to cross-validate on (the fitting set, never the held-out one).")
+@click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2), help="Number of folds.")
+@click.option("--ratios", default="0.5,1", show_default=True,
+              help="Rejection ratios to score (comma-separated; see the setting reject_ratio).")
+@click.option("--limit", type=int, help="Use only the first N queries.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes analysing the queries at once (when they are not cached yet).")
+@click.option("--write-benchmarks", is_flag=True, help="Write the table into docs/BENCHMARKS.md (section 'cv').")
+@json_option
+@click.pass_context
+def cv_cmd(ctx: click.Context, folder: Path, folds: int, ratios: str, limit: int | None, workers: int,
+           write_benchmarks: bool, as_json: bool) -> None:
+    """Cross-validate the fusion fit: out-of-fold reading, rejection, top-1 accuracy and ECE per feature set and
+    rejection ratio, so choices are made on fitting queries and the held-out benchmark stays unseen.
+
+    \b
+    Example:
+      kcs model cv --queries /tmp/photos-train --folds 5 --ratios 0.25,0.5,1
+    """
+    from kcs_kit.match.crossval import cross_validate
+    from kcs_kit.match.train import collect, read_queries
+
+    try:
+        values = [float(v) for v in ratios.split(",") if v.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"expected numbers separated by commas, found {ratios!r}",
+                                 param_hint="--ratios") from exc
+    s = settings_of(ctx)
+    total = len(read_queries(folder)[:limit])
+    items = collect(s, folder, limit=limit, workers=workers, tick=progress_factory("queries", "analysing")(total))
+    rows = cross_validate(items, folds=folds, ratios=values)
+    if write_benchmarks:
+        from kcs_kit.bench.report import machine, update_section
+        from kcs_kit.match.crossval import render_markdown
+
+        command = f"kcs model cv --queries {folder} --folds {folds} --ratios {ratios}" + \
+            (f" --limit {limit}" if limit else "")
+        update_section("cv", render_markdown(rows, command=command, machine=machine(), queries=len(items),
+                                             missed=sum(a.missed for a in items)))
+
+    def render(rows) -> None:
+        click.echo(f"{len(items)} queries, {folds} folds ({sum(a.missed for a in items)} with the true design "
+                   "never among the candidates: wrong in every row)")
+        for r in rows:
+            m = r.metrics
+            click.echo(f"  {r.features:<16} ratio {r.reject_ratio:<5g} reading {m.reading_accuracy:.1%}  "
+                       f"top-1 {m.top1:.1%}  rejection {m.rejection_accuracy:.1%}  ECE top-1 {m.ece_top1:.3f}  "
+                       f"ECE p_no_match {m.ece_no_match:.3f}")
+
+    emit(rows, as_json, render)
+
+
 @model.command("show")
 @json_option
 @click.pass_context

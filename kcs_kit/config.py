@@ -97,8 +97,8 @@ class Settings:
     reject_ratio: float = _f(0.5, "Answer 'no registered design' when p_no_match is at least this multiple of the "
                                   "best candidate's probability. 1 = the most probable answer (most reading accuracy); "
                                   "lower rejects more readily (fewer false alarms on unregistered goods). 0.5: on the "
-                                  "fitting set (5-fold) reading 62.7% and rejection 93.3%, against 63.7% and 86.7% at "
-                                  "1.", min=0.0)
+                                  "fitting set (kcs model cv, 5 folds) reading 62.5% and rejection 94.2%, against "
+                                  "63.2% and 87.5% at 1.", min=0.0)
     match_ocr: bool = _f(True, "Read words on the photos (RapidOCR) while matching; a strong signal for brand names.")
     ocr_max_side: int = _f(640, "Longest side (pixels) of the photo RapidOCR's text detector looks at while matching "
                                 "(lines are then read from the full photo): on 120 fitting-set photos 640 found the "

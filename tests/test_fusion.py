@@ -88,3 +88,22 @@ def test_a_signal_absent_from_every_example_keeps_its_prior_weight():
     model = fit(data)
     assert model.weights["hs_match"] == pytest.approx(PRIOR_MODEL.weights["hs_match"])
     assert model.weights["inliers"] != pytest.approx(PRIOR_MODEL.weights["inliers"])
+
+
+def test_cross_validation_scores_every_query_out_of_fold():
+    from kcs_kit.match.crossval import cross_validate
+    from kcs_kit.match.train import Analysed
+
+    items = []
+    for k, ex in enumerate(synthetic(120, 7)):
+        ids = tuple(f"d{k}-{i}" for i in range(len(ex.feats)))
+        truth = "" if ex.truth < 0 else ids[ex.truth]
+        items.append(Analysed(f"q{k}", ids, ex.feats, ex.qfeats, truth))
+    items.append(Analysed("missed", ("x", "y"), np.zeros((2, len(SIGNALS))), np.zeros(len(QUERY_SIGNALS)), "z"))
+    rows = cross_validate(items, folds=4, ratios=(0.5, 1.0))
+    assert [(r.features, r.reject_ratio) for r in rows] == [("signals", 0.5), ("signals", 1.0),
+                                                           ("signals + leads", 0.5), ("signals + leads", 1.0)]
+    assert all(r.metrics.queries == len(items) for r in rows)  # the missed query is scored (as wrong)
+    assert all(r.metrics.reading_accuracy > 0.7 for r in rows)
+    # a lower ratio rejects at least as often: rejection accuracy cannot fall
+    assert rows[0].metrics.rejection_accuracy >= rows[1].metrics.rejection_accuracy

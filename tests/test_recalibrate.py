@@ -17,6 +17,7 @@ from kcs_kit.explain import audit
 from kcs_kit.explain.case import decide, get_case, open_case, reopen
 from kcs_kit.explain.recalibrate import case_example, recalibrate
 from kcs_kit.match.context import FUSION_FILE, active_fusion
+from kcs_kit.match.fusion import FusionModel
 from kcs_kit.match.train import _held_out
 
 N_CASES = 24
@@ -87,6 +88,11 @@ def test_worse_model_is_refused(ws, cases):
 
 def test_honest_decisions_activate_a_better_model(ws, cases, tmp_path):
     _decide_all(ws, cases, wrong_when_fitting=False)
+    # this site's active model is badly calibrated (every weight a tenth of the shipped one: far too timid);
+    # the shipped model itself is already near-certain on these easy cases, so nothing could beat it
+    shipped = active_fusion(ws)
+    FusionModel({k: v / 10 for k, v in shipped.weights.items()}, shipped.none_bias / 10,
+                {k: v / 10 for k, v in shipped.none_weights.items()}, "clogit-timid").save(ws.workspace / FUSION_FILE)
     pkg = tmp_path / "queries"
     (pkg / "photos").mkdir(parents=True)
     rows = ["query_id,image_path,design_id"]
@@ -142,3 +148,27 @@ def test_collecting_examples_with_two_processes_gives_the_same_examples(ws, tmp_
     relabelled = collect(ws, tmp_path)
     assert len(set(cache_dir.glob("analysed-*.npz")) - before) == 2
     assert relabelled[-1].truth == ids(ws)[0] and relabelled[-1].missed == (ids(ws)[0] not in relabelled[-1].design_ids)
+
+
+def test_cli_model_cv_scores_every_query_and_writes_no_model(ws, tmp_path):
+    (tmp_path / "photos").mkdir()
+    lines = ["query_id,image_path,design_id"]
+    for k, d in enumerate(ids(ws)[:8]):
+        (tmp_path / "photos" / f"c{k}.jpg").write_bytes(photo_of(ws, d, seed=400 + k))
+        lines.append(f"c{k},photos/c{k}.jpg,{d}")
+    for k in range(3):
+        (tmp_path / "photos" / f"n{k}.jpg").write_bytes(_plain(410 + k))
+        lines.append(f"n{k},photos/n{k}.jpg,")
+    (tmp_path / "queries.csv").write_text("\n".join(lines) + "\n")
+    before = (ws.workspace / FUSION_FILE).exists()
+    r = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
+                                  "--folds", "2", "--ratios", "0.5,1", "--json"], env={"KCS_MATCH_OCR": "0"})
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    assert [(x["features"], x["reject_ratio"]) for x in rows] == [("signals", 0.5), ("signals", 1.0),
+                                                                 ("signals + leads", 0.5), ("signals + leads", 1.0)]
+    assert all(x["metrics"]["queries"] == 11 and x["metrics"]["without_design"] == 3 for x in rows)
+    assert (ws.workspace / FUSION_FILE).exists() == before  # cross-validation activates nothing
+    bad = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
+                                    "--ratios", "half"])
+    assert bad.exit_code != 0 and "--ratios" in bad.output

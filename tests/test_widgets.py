@@ -3,6 +3,7 @@ queue, trends with filters, drill-down and export. Matching runs for real on the
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from datetime import datetime
@@ -68,8 +69,9 @@ def test_choosing_another_card_shows_its_evidence(matched):
     wb = matched
     wb.cards.children[1].children[2].click()
     assert wb.selected == 2 and wb.selected_candidate().rank == 2
-    assert wb.result.candidates[1].design_id in wb.evidence.children[0].value or \
-        wb.result.candidates[1].title in wb.evidence.children[3].value
+    second = wb.result.candidates[1]
+    assert second.design_id in wb.evidence.children[0].value or \
+        html.escape(second.title) in wb.evidence.children[3].value  # the narrative is HTML: '1&1' is '1&amp;1'
     wb.selected = 1
 
 

@@ -79,8 +79,8 @@ class Analysed:
     def example(self) -> Example | None:
         """The fusion example, or None when the true design never reached the candidates: such a query says
         nothing about how to rank the candidates, and labelling it "no registered design" would teach
-        ``p_no_match`` the wrong event (5-fold on the fitting set: ECE of p_no_match 0.21 with them, 0.11
-        without, reading accuracy 62.5% vs 63.7%)."""
+        ``p_no_match`` the wrong event (5 folds of the fitting set: ECE of p_no_match 0.21 with them, 0.11
+        without, and no better reading accuracy; docs/MATCHING.md)."""
         if self.missed:
             return None
         return Example(self.feats, self.qfeats, self.design_ids.index(self.truth) if self.truth else -1)

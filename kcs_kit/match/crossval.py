@@ -1,0 +1,81 @@
+"""``kcs model cv``: k-fold cross-validation of the fusion model on labelled queries, in the eval's metrics.
+
+Used to choose what the fit sees (the signals alone, or with their leads) and the rejection ratio on the
+*fitting* queries, so the held-out benchmark is never looked at while choosing. Each fold's model is fitted
+on the other folds exactly as ``kcs model fit`` does (queries whose true design never reached the candidates
+left out); every query of the fold is then scored with the DESIGN.md metrics (a missed query counts as wrong).
+
+Example::
+
+    >>> from kcs_kit.match.crossval import cross_validate
+    >>> rows = cross_validate(analysed, folds=5)  # doctest: +SKIP
+    >>> rows[0].features, rows[0].reject_ratio, round(rows[0].metrics.reading_accuracy, 3)  # doctest: +SKIP
+    ('signals + leads', 0.5, 0.625)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kcs_kit.bench.metrics import Metrics, Prediction, compute
+from kcs_kit.match.fusion import FEATURES, SIGNALS, fit
+from kcs_kit.match.train import Analysed
+
+FEATURE_SETS = {"signals": tuple(SIGNALS), "signals + leads": tuple(FEATURES)}
+
+
+@dataclass(frozen=True)
+class CvRow:
+    features: str
+    reject_ratio: float
+    metrics: Metrics
+
+
+def _fold(query_id: str, folds: int) -> int:
+    return int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16) % folds
+
+
+def _predict(model, a: Analysed, ratio: float, top_k: int = 10) -> Prediction:
+    p, p0 = model.probabilities(a.feats, a.qfeats)
+    best = float(p.max()) if len(p) else 0.0
+    order = np.argsort(-p)[:top_k]
+    return Prediction(a.query_id, bool(p0 >= ratio * best), p0,
+                      tuple((a.design_ids[i], float(p[i])) for i in order), 0.0)
+
+
+def cross_validate(items: Sequence[Analysed], *, folds: int = 5, ratios: Sequence[float] = (0.5, 1.0),
+                   feature_sets: dict[str, tuple[str, ...]] | None = None, l2: float = 1e-5) -> list[CvRow]:
+    """Out-of-fold metrics of each feature set at each rejection ratio (folds by a hash of the query id)."""
+    sets = feature_sets or FEATURE_SETS
+    truth = {a.query_id: a.truth or None for a in items}
+    rows = []
+    for name, feats in sets.items():
+        models = {}
+        for f in range(folds):
+            train = [ex for a in items if _fold(a.query_id, folds) != f and (ex := a.example()) is not None]
+            models[f] = fit(train, features=feats, l2=l2)
+        for ratio in ratios:
+            preds = [_predict(models[_fold(a.query_id, folds)], a, ratio) for a in items]
+            rows.append(CvRow(name, ratio, compute(preds, truth)))
+    return rows
+
+
+def render_markdown(rows: Sequence[CvRow], *, command: str, machine: str, queries: int, missed: int) -> str:
+    """The docs/BENCHMARKS.md section of one cross-validation."""
+    lines = ["## Fusion fit, cross-validated on the fitting set (`kcs model cv`)", "",
+             f"Command: `{command}`  ", f"Machine: {machine}  ",
+             f"Queries: {queries} ({missed} whose true design never reached the candidates count as wrong)", "",
+             "| fit sees | reject ratio | reading | top-1 | rejection | ECE top-1 | ECE p_no_match |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        m = r.metrics
+        cells = [m.reading_accuracy, m.top1, m.rejection_accuracy]
+        pct = [f"{v:.1%}" if v is not None else "—" for v in cells]
+        ece = [f"{v:.3f}" if v is not None else "—" for v in (m.ece_top1, m.ece_no_match)]
+        lines.append(f"| {r.features} | {r.reject_ratio:g} | " + " | ".join(pct + ece) + " |")
+    lines += ["", "Out-of-fold: each fold is scored by a model fitted on the other folds, as `kcs model fit` fits."]
+    return "\n".join(lines)
