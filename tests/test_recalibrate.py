@@ -28,6 +28,20 @@ def _plain(seed: int) -> bytes:
     return jpeg(cv2.GaussianBlur(rng.normal(120, 30, (700, 900, 3)).clip(0, 255).astype(np.uint8), (0, 0), 4))
 
 
+def _package(ws, folder, n_designs: int, n_plain: int, *, prefix: str, seed: int) -> list[str]:
+    """A labelled query package in ``folder``: photos of the first designs, then plain photos (no design)."""
+    (folder / "photos").mkdir(parents=True)
+    lines = ["query_id,image_path,design_id"]
+    for k, d in enumerate(ids(ws)[:n_designs]):
+        (folder / "photos" / f"{prefix}{k}.jpg").write_bytes(photo_of(ws, d, seed=seed + k))
+        lines.append(f"{prefix}{k},photos/{prefix}{k}.jpg,{d}")
+    for k in range(n_plain):
+        (folder / "photos" / f"{prefix}n{k}.jpg").write_bytes(_plain(seed + 50 + k))
+        lines.append(f"{prefix}n{k},photos/{prefix}n{k}.jpg,")
+    (folder / "queries.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     return build(tmp_path_factory.mktemp("recal"))
@@ -94,12 +108,7 @@ def test_honest_decisions_activate_a_better_model(ws, cases, tmp_path):
     FusionModel({k: v / 10 for k, v in shipped.weights.items()}, shipped.none_bias / 10,
                 {k: v / 10 for k, v in shipped.none_weights.items()}, "clogit-timid").save(ws.workspace / FUSION_FILE)
     pkg = tmp_path / "queries"
-    (pkg / "photos").mkdir(parents=True)
-    rows = ["query_id,image_path,design_id"]
-    for k, d in enumerate(ids(ws)[:6]):
-        (pkg / "photos" / f"q{k}.jpg").write_bytes(photo_of(ws, d, seed=300 + k))
-        rows.append(f"q{k},photos/q{k}.jpg,{d}")
-    (pkg / "queries.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _package(ws, pkg, 6, 0, prefix="q", seed=300)
     r = recalibrate(ws, queries=pkg, holdout=0.3)
     assert (r.officer_examples, r.benchmark_examples, r.skipped) == (len(cases), 6, 0)
     assert r.activated, r.reason
@@ -120,16 +129,9 @@ def test_cli_recalibrate_json(ws, cases):
 def test_collecting_examples_with_two_processes_gives_the_same_examples(ws, tmp_path):
     from kcs_kit.match.train import collect
 
-    (tmp_path / "photos").mkdir()
-    lines = ["query_id,image_path,design_id"]
-    for k, d in enumerate(ids(ws)[:5]):
-        (tmp_path / "photos" / f"q{k}.jpg").write_bytes(photo_of(ws, d, seed=300 + k))
-        lines.append(f"q{k},photos/q{k}.jpg,{d}")
-    (tmp_path / "photos" / "q9.jpg").write_bytes(_plain(309))
-    lines.append("q9,photos/q9.jpg,")
-    (tmp_path / "queries.csv").write_text("\n".join(lines) + "\n")
+    lines = _package(ws, tmp_path, 5, 1, prefix="q", seed=300)
     one, two = collect(ws, tmp_path, cache=False), collect(ws, tmp_path, workers=2, cache=False)
-    assert [a.query_id for a in one] == [a.query_id for a in two] == ["q0", "q1", "q2", "q3", "q4", "q9"]
+    assert [a.query_id for a in one] == [a.query_id for a in two] == ["q0", "q1", "q2", "q3", "q4", "qn0"]
     for a, b in zip(one, two, strict=True):
         assert a.design_ids == b.design_ids and a.missed == b.missed and a.truth == b.truth
         assert np.allclose(a.feats, b.feats) and np.allclose(a.qfeats, b.qfeats)
@@ -144,22 +146,14 @@ def test_collecting_examples_with_two_processes_gives_the_same_examples(ws, tmp_
     assert [(a.query_id, a.design_ids, a.truth) for a in again] == [(a.query_id, a.design_ids, a.truth) for a in first]
     assert all(np.array_equal(a.feats, b.feats) for a, b in zip(again, first, strict=True))
     # another label is another package: not read from the old cache
-    (tmp_path / "queries.csv").write_text("\n".join([*lines[:-1], "q9,photos/q9.jpg," + ids(ws)[0]]) + "\n")
+    (tmp_path / "queries.csv").write_text("\n".join([*lines[:-1], "qn0,photos/qn0.jpg," + ids(ws)[0]]) + "\n")
     relabelled = collect(ws, tmp_path)
     assert len(set(cache_dir.glob("analysed-*.npz")) - before) == 2
     assert relabelled[-1].truth == ids(ws)[0] and relabelled[-1].missed == (ids(ws)[0] not in relabelled[-1].design_ids)
 
 
 def test_cli_model_cv_scores_every_query_and_writes_no_model(ws, tmp_path):
-    (tmp_path / "photos").mkdir()
-    lines = ["query_id,image_path,design_id"]
-    for k, d in enumerate(ids(ws)[:8]):
-        (tmp_path / "photos" / f"c{k}.jpg").write_bytes(photo_of(ws, d, seed=400 + k))
-        lines.append(f"c{k},photos/c{k}.jpg,{d}")
-    for k in range(3):
-        (tmp_path / "photos" / f"n{k}.jpg").write_bytes(_plain(410 + k))
-        lines.append(f"n{k},photos/n{k}.jpg,")
-    (tmp_path / "queries.csv").write_text("\n".join(lines) + "\n")
+    _package(ws, tmp_path, 8, 3, prefix="c", seed=400)
     before = (ws.workspace / FUSION_FILE).exists()
     r = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
                                   "--folds", "2", "--ratios", "0.5,1", "--json"], env={"KCS_MATCH_OCR": "0"})
