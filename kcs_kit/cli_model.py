@@ -92,6 +92,7 @@ def cv_cmd(ctx: click.Context, folder: Path, folds: int, ratios: str, limit: int
     total = len(read_queries(folder)[:limit])
     items = collect(s, folder, limit=limit, workers=workers, tick=progress_factory("queries", "analysing")(total))
     rows = cross_validate(items, folds=folds, ratios=values)
+    missed = sum(a.missed for a in items)
     if write_benchmarks:
         from kcs_kit.bench.report import machine, update_section
         from kcs_kit.match.crossval import render_markdown
@@ -99,10 +100,10 @@ def cv_cmd(ctx: click.Context, folder: Path, folds: int, ratios: str, limit: int
         command = f"kcs model cv --queries {folder} --folds {folds} --ratios {ratios}" + \
             (f" --limit {limit}" if limit else "")
         update_section("cv", render_markdown(rows, command=command, machine=machine(), queries=len(items),
-                                             missed=sum(a.missed for a in items)))
+                                             missed=missed))
 
     def render(rows) -> None:
-        click.echo(f"{len(items)} queries, {folds} folds ({sum(a.missed for a in items)} with the true design "
+        click.echo(f"{len(items)} queries, {folds} folds ({missed} with the true design "
                    "never among the candidates: wrong in every row)")
         for r in rows:
             m = r.metrics

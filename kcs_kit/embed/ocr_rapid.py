@@ -95,9 +95,9 @@ class RapidOcrEngine:
         crops, _cls, _t = ocr.text_cls(crops)
         rec, _t = ocr.text_rec(crops)
         words = []
-        for quad, (text, score) in zip(quads, [(r[0], r[1]) for r in rec], strict=True):
-            text = str(text).strip()
-            confidence = float(np.clip(float(score), 0.0, 1.0))
+        for quad, r in zip(quads, rec, strict=True):
+            text = str(r[0]).strip()
+            confidence = float(np.clip(float(r[1]), 0.0, 1.0))
             if text and confidence >= self.min_confidence:
                 words.append(OcrWord(text, _box(quad, width, height), confidence, NAME))
         return sorted(words, key=lambda w: (w.box[1], w.box[0]))

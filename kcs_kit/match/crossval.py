@@ -15,15 +15,14 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from kcs_kit.bench.metrics import Metrics, Prediction, compute
-from kcs_kit.match.fusion import FEATURES, SIGNALS, fit
-from kcs_kit.match.train import Analysed
+from kcs_kit.match.fusion import FEATURES, SIGNALS, fit, rejects
+from kcs_kit.match.train import Analysed, query_hash
 
 FEATURE_SETS = {"signals": tuple(SIGNALS), "signals + leads": tuple(FEATURES)}
 
@@ -36,14 +35,13 @@ class CvRow:
 
 
 def _fold(query_id: str, folds: int) -> int:
-    return int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16) % folds
+    return query_hash(query_id) % folds
 
 
 def _predict(model, a: Analysed, ratio: float, top_k: int = 10) -> Prediction:
     p, p0 = model.probabilities(a.feats, a.qfeats)
-    best = float(p.max()) if len(p) else 0.0
     order = np.argsort(-p)[:top_k]
-    return Prediction(a.query_id, bool(p0 >= ratio * best), p0,
+    return Prediction(a.query_id, rejects(p, p0, ratio), p0,
                       tuple((a.design_ids[i], float(p[i])) for i in order), 0.0)
 
 

@@ -35,7 +35,7 @@ from kcs_kit.embed.local import LocalFeatures, read_both_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import MatchContext, get_context
-from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS
+from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
 from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, load_photo, parse_crop
 from kcs_kit.match.types import Candidate, Evidence, MatchResult
 from kcs_kit.match.verify import NONE, Verification, descriptors, fit_homography, ratio_matches
@@ -272,9 +272,7 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
             info.registration_no if info else "", _evidence(contribs[i], f, ver, a.ocr_word.get(d)), where, region,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
-    # "no registered design" when it is at least reject_ratio times as probable as the best candidate
-    # (1 = the most probable answer; lower = fewer false alarms on goods whose mark is not registered)
-    rejected = p_none >= settings.reject_ratio * (float(probs.max()) if len(probs) else 0.0)
+    rejected = rejects(probs, p_none, settings.reject_ratio)
     return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
                        tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id,
                        query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)))

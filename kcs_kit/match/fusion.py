@@ -40,6 +40,12 @@ PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr
 PRIOR_NONE = 7.5
 
 
+def rejects(probs: np.ndarray, p_none: float, ratio: float) -> bool:
+    """The decision: "no registered design" when ``p_none`` is at least ``ratio`` times the best candidate's
+    probability (1 = the most probable answer; lower = fewer false alarms on unregistered goods)."""
+    return bool(p_none >= ratio * (float(probs.max()) if len(probs) else 0.0))
+
+
 def expand(feats: np.ndarray) -> np.ndarray:
     """(n, len(SIGNALS)) signals of one query's candidates -> (n, len(FEATURES)) with the derived features."""
     feats = np.asarray(feats, dtype=np.float64).reshape(-1, len(SIGNALS))
@@ -163,7 +169,7 @@ def fit(data: Sequence[Example], *, l2: float = 1e-5, iters: int = 400, trained_
              ex.truth) for ex in data]
     # a feature that is 0 in every example carries no information: it keeps its prior weight (e.g. the
     # declaration signals when the labelled queries come without declarations)
-    seen = np.array([any(len(x) and np.any(x[:, j]) for x, _q, _t in rows) for j in range(len(FEATURES))])
+    seen = np.any(np.vstack([np.zeros((0, len(FEATURES))), *(x for x, _q, _t in rows)]) != 0, axis=0)
     mask = np.array([f in features for f in FEATURES], dtype=np.float64) * seen
     start = np.concatenate([[PRIOR.get(s, 0.0) for s in FEATURES], [PRIOR_NONE], np.zeros(len(QUERY_SIGNALS))])
     res = minimize(_nll_grad, start * np.concatenate([mask, [1.0], np.ones(len(QUERY_SIGNALS))]),

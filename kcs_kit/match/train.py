@@ -62,8 +62,13 @@ def read_queries(folder: Path) -> list[dict[str, str]]:
     return rows
 
 
+def query_hash(query_id: str) -> int:
+    """A stable 32-bit number per query id: the held-out split and the cross-validation folds."""
+    return int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16)
+
+
 def _held_out(query_id: str, share: float) -> bool:
-    return int(hashlib.sha256(query_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
+    return query_hash(query_id) / 0xFFFFFFFF < share
 
 
 @dataclass(frozen=True)
