@@ -19,10 +19,15 @@ from kcs_kit.cli_model import model
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the weights (.pt) and their description (.json, with the SHA-256); default: "
                    "the shipped kcs_kit/data/marknet-v1.pt, which matching then uses.")
+@click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Start from these weights (e.g. the shipped kcs_kit/data/marknet-v1.pt) and train them further; "
+                   "their .json must match their SHA-256.")
+@click.option("--lr", default=2e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Peak learning rate (100 warm-up steps, then cosine decay to 0); use a lower one with --init.")
 @json_option
 @click.pass_context
 def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out: Path | None,
-                      as_json: bool) -> None:
+                      init: Path | None, lr: float, as_json: bool) -> None:
     """Train marknet, the small CNN that embeds marks, on synthetic crops of the registry's drawings.
 
     Uses the active designs of the workspace registry (a tenth held out by a hash of their id, to measure
@@ -32,6 +37,8 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
     \b
     Example:
       kcs model train-marknet --steps 1200 --seed 7
+      kcs model train-marknet --steps 1400 --seed 8 --init kcs_kit/data/marknet-v1.pt --lr 1e-3 \\
+          --out models/marknet-v2.pt
       kcs index build
     """
     from kcs_kit.embed.cnn import WEIGHTS
@@ -39,7 +46,7 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
 
     out = out or WEIGHTS
     log = (lambda _m: None) if as_json else click.echo
-    meta = train(settings_of(ctx), out, steps=steps, batch=batch, seed=seed, log=log)
+    meta = train(settings_of(ctx), out, steps=steps, batch=batch, seed=seed, lr=lr, init=init, log=log)
 
     def render(m: dict) -> None:
         click.echo(f"wrote {out} ({m['sha256'][:12]}): {m['steps']} steps in {m['minutes']} min, "

@@ -161,3 +161,23 @@ def test_visual_evidence_png(ws):
     png = side_by_side(ws, photo, r.candidates[0])
     im = Image.open(io.BytesIO(png))
     assert im.format == "PNG" and im.width > im.height > 400
+
+
+def test_context_is_reused_until_the_registry_changes(tmp_path):
+    """The matching context is cached per workspace; registering designs (a write to the catalog) must be seen
+    by the next match, without reopening the catalog on every match."""
+    from conftest import make_registry
+
+    from kcs_kit.index.build import build_index
+    from kcs_kit.match import context
+
+    settings = indexed_workspace(tmp_path, 10)
+    first = context.get_context(settings)
+    assert context.get_context(settings) is first
+    assert len(first.designs) == 10
+    store.import_package(make_registry(tmp_path / "more", 2, start=10), settings)
+    build_index(settings, text=False, workers=1)
+    second = context.get_context(settings)
+    assert second is not first
+    assert len(second.designs) == 12
+    assert context.get_context(settings) is second

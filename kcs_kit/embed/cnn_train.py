@@ -51,8 +51,13 @@ def load_masks(settings: Settings, log: Callable[[str], None] = print) -> tuple[
 
 
 def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, seed: int = 7,
-          width: int = 16, dim: int = 128, log: Callable[[str], None] = print) -> dict:
-    """Train for ``steps`` batches; write the weights and a .json with hash, recipe and figures."""
+          width: int = 16, dim: int = 128, lr: float = 2e-3, init: Path | None = None,
+          log: Callable[[str], None] = print) -> dict:
+    """Train for ``steps`` batches; write the weights and a .json with hash, recipe and figures.
+
+    ``init``: start from these weights (checked against their .json like the shipped ones) instead of a
+    random network, to train a shipped encoder further; the .json written records the chain of steps.
+    """
     import torch
 
     torch.manual_seed(seed)
@@ -62,7 +67,15 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
     n = len(ids)
     batch = min(batch, n)
     net = build_net(width, dim)
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    before: dict = {}
+    if init is not None:
+        from kcs_kit.embed.cnn import MarkNetEncoder
+
+        start = MarkNetEncoder.load(Path(init))
+        net.load_state_dict(start.net.state_dict())
+        before = json.loads(Path(init).with_suffix(".json").read_text())
+        log(f"starting from {init} ({before.get('sha256', '')[:12]}, {before.get('steps', '?')} steps)")
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     g = torch.Generator().manual_seed(seed)
     from kcs_kit.embed.cnn_recipe import make_batch
 
@@ -70,7 +83,7 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
     target = torch.arange(batch)
     while step < steps:
         for group in opt.param_groups:  # warm-up then cosine decay
-            group["lr"] = 2e-3 * min(1.0, (step + 1) / 100) * 0.5 * (1 + np.cos(np.pi * step / steps))
+            group["lr"] = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + np.cos(np.pi * step / steps))
         labels = torch.randperm(n, generator=g)[:batch]  # distinct designs: the others are the negatives
         photos = net(make_batch(masks, labels, g, clean_share=0.0))
         inv = (torch.rand(batch, generator=g) < 0.3).view(-1, 1, 1, 1)
@@ -96,7 +109,8 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
     torch.save(net.state_dict(), tmp)
     os.replace(tmp, out)
     meta = {"name": "marknet", "width": width, "dim": dim, "sha256": sha256(out), "seed": seed,
-            "steps": step, "batch": batch, "minutes": round((time.time() - t0) / 60, 1),
+            "steps": step + int(before.get("steps", 0)), "steps_this_run": step, "peak_lr": lr,
+            "init": before.get("sha256"), "batch": batch, "minutes": round((time.time() - t0) / 60, 1),
             "threads": torch.get_num_threads(),
             "designs_trained": n, "held_out_rule": "sha256(design_id)[:8] % 10 == 0",
             "final_loss": round(float(np.mean(losses[-50:])), 4),

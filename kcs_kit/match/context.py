@@ -199,13 +199,36 @@ def active_fusion(settings: Settings) -> FusionModel:
     return PRIOR_MODEL
 
 
+_REGISTRY_STATE: dict[tuple, tuple] = {}  # catalog file state -> (designs, last update): one entry
+
+
+def _file_state(path: Path) -> tuple:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (str(path), None)
+    return (str(path), st.st_mtime_ns, st.st_size)
+
+
+def _registry_state(settings: Settings) -> tuple:
+    """Number of designs and their last update, read from the catalog only when its file (or its write-ahead
+    log) changed since the last look: opening DuckDB costs ~0.05 s, and every match checks this."""
+    db = settings.db_path
+    key = (_file_state(db), _file_state(db.with_name(db.name + ".wal")))
+    if key not in _REGISTRY_STATE:
+        with catalog.connect(settings, read_only=True) as con:
+            reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] \
+                if _has(con, "designs") else (0, None)
+        _REGISTRY_STATE.clear()
+        _REGISTRY_STATE[key] = tuple(reg)
+    return _REGISTRY_STATE[key]
+
+
 def analysis_stamp(settings: Settings) -> tuple:
     """What the signals of a photo depend on, the fusion model aside: registry, codebook, visual words, the
     per-design arrays and the OCR settings (a cache of analysed queries is valid while this is unchanged)."""
     codebook = settings.registry_dir / CODEBOOK
-    with catalog.connect(settings, read_only=True) as con:
-        reg = con.execute("SELECT count(*), max(updated_at) FROM designs").fetchall()[0] if _has(con, "designs") \
-            else (0, None)
+    reg = _registry_state(settings)
     mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, settings.registry_dir / MATRIX)]
     # per-design arrays (marknet vectors, silhouettes): rewritten in place by kcs index build
     arrays = [f"{p}:{p.stat().st_mtime}" for kind in ("marknet", "shape")
