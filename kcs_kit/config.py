@@ -99,6 +99,9 @@ class Settings:
                                   "lower rejects more readily (fewer false alarms on unregistered goods). 0.5: on the "
                                   "fitting set (kcs model cv, 5 folds) reading 62.5% and rejection 94.2%, against "
                                   "63.2% and 87.5% at 1.", min=0.0)
+    match_threads: int = _f(2, "Threads one match uses: the OCR, marknet and silhouette stages run beside the keypoint "
+                                "stage (1 = one after another). Worker processes of kcs eval / kcs model fit use 1.",
+                            min=1)
     match_ocr: bool = _f(True, "Read words on the photos (RapidOCR) while matching; a strong signal for brand names.")
     ocr_max_side: int = _f(640, "Longest side (pixels) of the photo RapidOCR's text detector looks at while matching "
                                 "(lines are then read from the full photo): on 120 fitting-set photos 640 found the "

@@ -94,6 +94,19 @@ def test_multi_photo_item_uses_the_photo_that_shows_the_mark(ws):
     assert r.photo_sizes == ((800, 600), (900, 700))
 
 
+def test_stages_in_parallel_give_the_same_answer_as_one_after_another(ws):
+    """match_threads=2 runs OCR, marknet and the silhouettes beside the keypoints; the result must not change."""
+    import dataclasses
+
+    design_id = ids(ws)[3]
+    photos = [np.random.default_rng(1).integers(0, 255, (600, 800, 3), dtype=np.uint8),
+              scene(render(ws, design_id), seed=9)]
+    one, two = (match(photos, dataclasses.replace(ws, match_threads=n)) for n in (1, 2))
+    assert [(c.design_id, c.probability, c.region) for c in one.candidates] == \
+        [(c.design_id, c.probability, c.region) for c in two.candidates]
+    assert one.p_no_match == two.p_no_match and one.candidates[0].design_id == design_id
+
+
 def test_crop_searches_only_the_box(ws):
     design_id = ids(ws)[5]
     photo = scene(render(ws, design_id), seed=3, size=(1400, 1000), frac=0.25, at=(1150, 800))

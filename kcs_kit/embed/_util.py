@@ -14,9 +14,14 @@ import numpy as np
 from kcs_kit.errors import ImageError, MissingDependencyError, SchemaError
 
 
+ONE_THREAD = False  # set by one_thread_each(): this process is one of several sharing the cores
+
+
 def one_thread_each() -> None:
     """In each of several worker processes sharing the cores: torch, OpenCV and ONNX Runtime use one thread
-    (their own thread pools would otherwise contend, several threads per core)."""
+    (their own thread pools would otherwise contend, several threads per core), and a match runs its stages
+    one after another."""
+    global ONE_THREAD
     import cv2
     import torch
 
@@ -25,6 +30,7 @@ def one_thread_each() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     ocr_rapid.set_threads(1)
+    ONE_THREAD = True
 
 
 def as_rgb(image: Any, who: str) -> np.ndarray:

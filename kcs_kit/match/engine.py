@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -205,6 +206,23 @@ def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]
     return loaded
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _run(threads: int, fn: Callable, *args) -> Future:
+    """``fn(*args)`` on the match thread pool (its libraries, OpenCV, torch, ONNX Runtime and numpy, release
+    the GIL), or at once when matching is single-threaded."""
+    from kcs_kit.embed import _util
+
+    if threads <= 1 or _util.ONE_THREAD:
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kcs-match")
+    return _POOLS[threads].submit(fn, *args)
+
+
 @dataclass
 class Analysis:
     """Everything computed for one item before fusion: candidate rows and the query's own signals."""
@@ -228,15 +246,20 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     """Steps 1-5 of the pipeline: candidates with their signals (no probabilities yet)."""
     ctx = get_context(settings)
     loaded = _load(photos, crop, settings)
+    # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
+    n = settings.match_threads
+    read_job = _run(n, ctx.read_words, [p.rgb for p in loaded])
+    marknet_job = _run(n, _marknet, ctx, loaded)
+    shape_job = _run(n, _shape, ctx, loaded)
     reads = _read_photos(loaded)
     short = _shortlist(ctx, reads, filters)
     bow = ctx.bow.scores([r.desc for r in reads]) if ctx.bow else {}
-    words = ctx.read_words([p.rgb for p in loaded])
+    words = read_job.result()
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
-    learned, windows = _marknet(ctx, loaded)
-    shape, shape_regions = _shape(ctx, loaded)
+    learned, windows = marknet_job.result()
+    shape, shape_regions = shape_job.result()
     rows = []
     cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
     verified = _verify_all(ctx, reads, cands)
