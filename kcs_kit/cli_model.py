@@ -21,8 +21,10 @@ def model() -> None:
 
 
 @model.command("fit")
-@click.option("--queries", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A labelled query package (queries.csv + photos), e.g. from kcs bench photos.")
+@click.option("--queries", "folders", required=True, multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A labelled query package (queries.csv + photos), e.g. from kcs bench photos; repeat it to fit "
+                   "on several.")
 @click.option("--holdout", default=0.3, show_default=True, help="Share of queries held out to compare models.")
 @click.option("--limit", type=int, help="Use only the first N queries.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
@@ -31,8 +33,8 @@ def model() -> None:
               "<workspace>/models/cache from an earlier fit on the same queries and index.")
 @json_option
 @click.pass_context
-def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None, workers: int, no_cache: bool,
-            as_json: bool) -> None:
+def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit: int | None, workers: int,
+            no_cache: bool, as_json: bool) -> None:
     """Fit the fusion model on labelled queries; activate it only if it beats the active one on held-out queries.
 
     Use a query package generated with a different seed from the one you evaluate on. The analysed queries
@@ -42,11 +44,12 @@ def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None,
     Example:
       kcs bench photos --out /tmp/photos-train --n 600 --seed 7
       kcs model fit --queries /tmp/photos-train
+      kcs model fit --queries /tmp/photos-train --queries /tmp/photos-train2
     """
     from kcs_kit.match.train import fit_fusion
 
-    r = fit_fusion(settings_of(ctx), folder, holdout=holdout, limit=limit, workers=workers, cache=not no_cache,
-                   progress=progress_factory("queries", "analysing"))
+    r = fit_fusion(settings_of(ctx), list(folders), holdout=holdout, limit=limit, workers=workers,
+                   cache=not no_cache, progress=progress_factory("queries", "analysing"))
 
     def render(r) -> None:
         click.echo(f"fitted on {r.fitted_on} queries, compared on {r.held_out} held out "
@@ -60,8 +63,10 @@ def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None,
 
 
 @model.command("cv")
-@click.option("--queries", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A labelled query package to cross-validate on (the fitting set, never the held-out one).")
+@click.option("--queries", "folders", required=True, multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A labelled query package to cross-validate on (the fitting set, never the held-out one); "
+                   "repeat it for several.")
 @click.option("--folds", default=5, show_default=True, type=click.IntRange(min=2), help="Number of folds.")
 @click.option("--ratios", default="0.5,1", show_default=True,
               help="Rejection ratios to score (comma-separated; see the setting reject_ratio).")
@@ -71,7 +76,7 @@ def fit_cmd(ctx: click.Context, folder: Path, holdout: float, limit: int | None,
 @click.option("--write-benchmarks", is_flag=True, help="Write the table into docs/BENCHMARKS.md (section 'cv').")
 @json_option
 @click.pass_context
-def cv_cmd(ctx: click.Context, folder: Path, folds: int, ratios: str, limit: int | None, workers: int,
+def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: str, limit: int | None, workers: int,
            write_benchmarks: bool, as_json: bool) -> None:
     """Cross-validate the fusion fit: out-of-fold reading, rejection, top-1 accuracy and ECE per feature set and
     rejection ratio, so choices are made on fitting queries and the held-out benchmark stays unseen.
@@ -79,9 +84,10 @@ def cv_cmd(ctx: click.Context, folder: Path, folds: int, ratios: str, limit: int
     \b
     Example:
       kcs model cv --queries /tmp/photos-train --folds 5 --ratios 0.25,0.5,1
+      kcs model cv --queries /tmp/photos-train --queries /tmp/photos-train2
     """
     from kcs_kit.match.crossval import cross_validate
-    from kcs_kit.match.train import collect, read_queries
+    from kcs_kit.match.train import collect_many, read_queries
 
     try:
         values = [float(v) for v in ratios.split(",") if v.strip()]
@@ -89,15 +95,17 @@ def cv_cmd(ctx: click.Context, folder: Path, folds: int, ratios: str, limit: int
         raise click.BadParameter(f"expected numbers separated by commas, found {ratios!r}",
                                  param_hint="--ratios") from exc
     s = settings_of(ctx)
-    total = len(read_queries(folder)[:limit])
-    items = collect(s, folder, limit=limit, workers=workers, tick=progress_factory("queries", "analysing")(total))
+    total = sum(len(read_queries(f)[:limit]) for f in folders)
+    items = collect_many(s, list(folders), limit=limit, workers=workers,
+                         tick=progress_factory("queries", "analysing")(total))
     rows = cross_validate(items, folds=folds, ratios=values)
     missed = sum(a.missed for a in items)
     if write_benchmarks:
         from kcs_kit.bench.report import machine, update_section
         from kcs_kit.match.crossval import render_markdown
 
-        command = f"kcs model cv --queries {folder} --folds {folds} --ratios {ratios}" + \
+        command = "kcs model cv " + " ".join(f"--queries {f}" for f in folders) + \
+            f" --folds {folds} --ratios {ratios}" + \
             (f" --limit {limit}" if limit else "")
         update_section("cv", render_markdown(rows, command=command, machine=machine(), queries=len(items),
                                              missed=missed))

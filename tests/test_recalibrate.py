@@ -166,3 +166,27 @@ def test_cli_model_cv_scores_every_query_and_writes_no_model(ws, tmp_path):
     bad = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
                                     "--ratios", "half"])
     assert bad.exit_code != 0 and "--ratios" in bad.output
+
+
+def test_cv_over_two_packages_keeps_queries_of_the_same_id_apart(ws, tmp_path):
+    """Generated packages reuse query ids (q00001...): over two packages each query counts once, under its
+    package's name; two packages in folders of the same name are refused."""
+    from kcs_kit.errors import SchemaError
+    from kcs_kit.match.train import collect_many
+
+    a, b = tmp_path / "fit-a", tmp_path / "fit-b"
+    _package(ws, a, 4, 2, prefix="q", seed=500)
+    _package(ws, b, 4, 2, prefix="q", seed=600)  # the same ids, other photos
+    items = collect_many(ws, [a, b])
+    assert len(items) == 12 and len({x.query_id for x in items}) == 12
+    assert {x.query_id.split(":")[0] for x in items} == {"fit-a", "fit-b"}
+    r = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(a),
+                                  "--queries", str(b), "--folds", "2", "--ratios", "1", "--json"],
+                           env={"KCS_MATCH_OCR": "0"})
+    assert r.exit_code == 0, r.output
+    assert all(x["metrics"]["queries"] == 12 and x["metrics"]["without_design"] == 4 for x in json.loads(r.output))
+    (tmp_path / "other").mkdir()
+    same = tmp_path / "other" / "fit-a"
+    _package(ws, same, 2, 1, prefix="q", seed=700)
+    with pytest.raises(SchemaError, match="distinct names"):
+        collect_many(ws, [a, same])

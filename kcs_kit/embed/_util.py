@@ -13,7 +13,6 @@ import numpy as np
 
 from kcs_kit.errors import ImageError, MissingDependencyError, SchemaError
 
-
 ONE_THREAD = False  # set by one_thread_each(): this process is one of several sharing the cores
 
 

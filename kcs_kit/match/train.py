@@ -10,11 +10,12 @@ without lowering reading accuracy; otherwise it is refused, and the report says 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,25 @@ def collect(settings: Settings, folder: Path, *, limit: int | None = None,
     return done
 
 
+def collect_many(settings: Settings, folders: Sequence[Path], *, limit: int | None = None,
+                 tick: Callable[[int], None] | None = None, workers: int = 1, cache: bool = True) -> list[Analysed]:
+    """``collect`` over several query packages (the first ``limit`` queries of each). With more than one, query
+    ids are prefixed with their package's folder name, since generated packages reuse q00001..."""
+    if not folders:
+        raise SchemaError("labelled queries: expected at least one query package folder, found none",
+                          hint="pass --queries DIR (several times for several packages)")
+    names = [Path(f).name for f in folders]
+    if len(set(names)) < len(names):
+        raise SchemaError(f"labelled queries: expected query packages in folders of distinct names, found {names}",
+                          hint="their names tell the queries apart; rename or copy a folder")
+    items: list[Analysed] = []
+    for folder in folders:
+        got = collect(settings, Path(folder), limit=limit, tick=tick, workers=workers, cache=cache)
+        items += got if len(folders) == 1 else \
+            [dataclasses.replace(a, query_id=f"{Path(folder).name}:{a.query_id}") for a in got]
+    return items
+
+
 def score(model: FusionModel, data: list[Example]) -> Scores:
     nll, correct, conf, hit = 0.0, 0, [], []
     for ex in data:
@@ -217,20 +237,22 @@ def decide(before: Scores, after: Scores, current_version: str) -> tuple[bool, s
                    f"{current_version}")
 
 
-def fit_fusion(settings: Settings, folder: Path, *, holdout: float = 0.3, limit: int | None = None,
-               progress: Callable[[int], Callable[[int], None]] | None = None, workers: int = 1,
-               cache: bool = True) -> FitReport:
-    """Fit on the query package, compare with the active model on the held-out share, activate if better."""
-    total = len(read_queries(folder)[:limit])
-    rows = collect(settings, folder, limit=limit, tick=progress(total) if progress else None, workers=workers,
-                   cache=cache)
+def fit_fusion(settings: Settings, folder: Path | Sequence[Path], *, holdout: float = 0.3,
+               limit: int | None = None, progress: Callable[[int], Callable[[int], None]] | None = None,
+               workers: int = 1, cache: bool = True) -> FitReport:
+    """Fit on the query package(s), compare with the active model on the held-out share, activate if better."""
+    folders = [Path(folder)] if isinstance(folder, (str, Path)) else [Path(f) for f in folder]
+    total = sum(len(read_queries(f)[:limit]) for f in folders)
+    rows = collect_many(settings, folders, limit=limit, tick=progress(total) if progress else None,
+                        workers=workers, cache=cache)
     train = [ex for a in rows if (ex := a.example()) is not None and not _held_out(a.query_id, holdout)]
     test = [ex for a in rows if (ex := a.example()) is not None and _held_out(a.query_id, holdout)]
     if len(train) < 20 or len(test) < 10:
-        raise SchemaError(f"{folder}: expected at least 30 usable labelled queries, found {len(train) + len(test)}",
+        raise SchemaError(f"{', '.join(map(str, folders))}: expected at least 30 usable labelled queries, found "
+                          f"{len(train) + len(test)}",
                           hint="generate more with kcs bench photos --n 600")
     current = get_context(settings).fusion
-    new = fit(train, trained_on=f"{folder.name}: {len(train)} queries")
+    new = fit(train, trained_on=f"{' + '.join(f.name for f in folders)}: {len(train)} queries")
     before, after = score(current, test), score(new, test)
     better, reason = decide(before, after, current.version)
     path = str(new.save(settings.workspace / FUSION_FILE)) if better else None
