@@ -18,9 +18,9 @@ from kcs_kit.cli_model import model
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic crops and the initial weights.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the weights (.pt) and their description (.json, with the SHA-256); default: "
-                   "the shipped kcs_kit/data/marknet-v1.pt, which matching then uses.")
+                   "the shipped kcs_kit/data/marknet.pt, which matching then uses.")
 @click.option("--init", "init", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Start from these weights (e.g. the shipped kcs_kit/data/marknet-v1.pt) and train them further; "
+              help="Start from these weights (e.g. the shipped kcs_kit/data/marknet.pt) and train them further; "
                    "their .json must match their SHA-256.")
 @click.option("--lr", default=2e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Peak learning rate (100 warm-up steps, then cosine decay to 0); use a lower one with --init.")
@@ -37,8 +37,8 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
     \b
     Example:
       kcs model train-marknet --steps 1200 --seed 7
-      kcs model train-marknet --steps 1400 --seed 8 --init kcs_kit/data/marknet-v1.pt --lr 1e-3 \\
-          --out models/marknet-v2.pt
+      kcs model train-marknet --steps 1400 --seed 8 --init kcs_kit/data/marknet.pt --lr 1e-3 \\
+          --out models/marknet-next.pt
       kcs index build
     """
     from kcs_kit.embed.cnn import WEIGHTS

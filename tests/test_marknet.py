@@ -27,7 +27,7 @@ def test_shipped_weights_match_their_hash_and_a_damaged_copy_is_refused(tmp_path
     meta = json.loads(META.read_text())
     enc = MarkNetEncoder.load()
     assert enc.version == meta["sha256"][:12] and enc.dim == meta["dim"]
-    bad = tmp_path / "marknet-v1.pt"
+    bad = tmp_path / "marknet.pt"
     shutil.copy(WEIGHTS, bad)
     shutil.copy(META, bad.with_suffix(".json"))
     data = bytearray(bad.read_bytes())
@@ -90,6 +90,23 @@ def test_training_writes_weights_with_their_hash(ws, tmp_path):
     assert meta["steps"] >= 1 and meta["designs_trained"] >= 15
     enc = MarkNetEncoder.load(out)
     assert enc.version == json.loads(out.with_suffix(".json").read_text())["sha256"][:12]
+
+
+def test_training_further_starts_from_the_given_weights_and_records_the_chain(ws, tmp_path):
+    import torch
+
+    from kcs_kit.embed.cnn_train import train
+
+    out = tmp_path / "more.pt"
+    meta = train(ws, out, steps=1, batch=8, lr=1e-9, init=WEIGHTS, log=lambda _m: None)
+    shipped = json.loads(META.read_text())
+    assert meta["init"] == shipped["sha256"] and meta["steps"] == shipped["steps"] + 1
+    assert meta["history"][:-1] == shipped["history"] and meta["history"][-1]["init"] == shipped["sha256"]
+    # one step at a tiny learning rate: the shipped network's weights, not a fresh random network's (the
+    # batch-norm statistics move with every batch, so only the learned parameters are compared)
+    a = dict(MarkNetEncoder.load(WEIGHTS).net.named_parameters())
+    b = dict(MarkNetEncoder.load(out).net.named_parameters())
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
 
 
 def test_separable_contrast_normalisation_equals_the_2d_window_mean():

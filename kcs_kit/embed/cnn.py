@@ -6,7 +6,7 @@ lands near the flat registered drawing. It runs fully convolutionally: the photo
 scales and every 64x64-pixel window (stride 8) of every scale gets a vector, so a small mark in a cluttered
 photo is found where it is instead of being drowned by the whole frame.
 
-Weights ship in ``kcs_kit/data/marknet-v1.pt`` with their SHA-256 in ``marknet-v1.json``; a file whose hash
+Weights ship in ``kcs_kit/data/marknet.pt`` with their SHA-256 in ``marknet.json``; a file whose hash
 differs is refused.
 
 Example::
@@ -32,8 +32,8 @@ from kcs_kit.errors import KcsError, MissingDependencyError
 
 NAME = "marknet"
 DATA = Path(__file__).resolve().parents[1] / "data"
-WEIGHTS = DATA / "marknet-v1.pt"
-META = DATA / "marknet-v1.json"
+WEIGHTS = DATA / "marknet.pt"
+META = DATA / "marknet.json"
 WINDOW = 64  # pixels of the window a vector describes (8 x 8 cells of the stride-8 feature map)
 CANVAS = 96  # training crops: the window in the middle of a 96 x 96 crop (context as in a photo)
 CELLS = WINDOW // 8
