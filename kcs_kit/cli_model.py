@@ -31,10 +31,13 @@ def model() -> None:
               help="Processes analysing the queries at once.")
 @click.option("--no-cache", is_flag=True, help="Match every photo again instead of reading the analyses kept in "
               "<workspace>/models/cache from an earlier fit on the same queries and index.")
+@click.option("--force", is_flag=True, help="Activate the new model even if it does not beat the active one on the "
+              "held-out share: for when the active model was fitted on some of these queries or on signals that have "
+              "changed since (then that comparison favours it; compare with kcs model cv).")
 @json_option
 @click.pass_context
 def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit: int | None, workers: int,
-            no_cache: bool, as_json: bool) -> None:
+            no_cache: bool, force: bool, as_json: bool) -> None:
     """Fit the fusion model on labelled queries; activate it only if it beats the active one on held-out queries.
 
     Use a query package generated with a different seed from the one you evaluate on. The analysed queries
@@ -49,7 +52,7 @@ def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit
     from kcs_kit.match.train import fit_fusion
 
     r = fit_fusion(settings_of(ctx), list(folders), holdout=holdout, limit=limit, workers=workers,
-                   cache=not no_cache, progress=progress_factory("queries", "analysing"))
+                   cache=not no_cache, progress=progress_factory("queries", "analysing"), force=force)
 
     def render(r) -> None:
         click.echo(f"fitted on {r.fitted_on} queries, compared on {r.held_out} held out "

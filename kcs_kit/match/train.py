@@ -239,8 +239,10 @@ def decide(before: Scores, after: Scores, current_version: str) -> tuple[bool, s
 
 def fit_fusion(settings: Settings, folder: Path | Sequence[Path], *, holdout: float = 0.3,
                limit: int | None = None, progress: Callable[[int], Callable[[int], None]] | None = None,
-               workers: int = 1, cache: bool = True) -> FitReport:
-    """Fit on the query package(s), compare with the active model on the held-out share, activate if better."""
+               workers: int = 1, cache: bool = True, force: bool = False) -> FitReport:
+    """Fit on the query package(s), compare with the active model on the held-out share, activate if better
+    (or in any case with ``force``: when the active model was fitted on some of these queries, or on signals
+    that have changed since, the comparison favours it; decide with ``kcs model cv`` instead)."""
     folders = [Path(folder)] if isinstance(folder, (str, Path)) else [Path(f) for f in folder]
     total = sum(len(read_queries(f)[:limit]) for f in folders)
     rows = collect_many(settings, folders, limit=limit, tick=progress(total) if progress else None,
@@ -255,6 +257,8 @@ def fit_fusion(settings: Settings, folder: Path | Sequence[Path], *, holdout: fl
     new = fit(train, trained_on=f"{' + '.join(f.name for f in folders)}: {len(train)} queries")
     before, after = score(current, test), score(new, test)
     better, reason = decide(before, after, current.version)
+    if force and not better:
+        better, reason = True, reason.split(": kept")[0] + ": activated all the same (--force)"
     path = str(new.save(settings.workspace / FUSION_FILE)) if better else None
     missed = sum(a.missed for a in rows)
     return FitReport(len(train), len(test), missed, before, after, better, reason, new.version, path)
