@@ -83,7 +83,7 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
         from kcs_kit.embed.cnn import MarkNetEncoder
 
         start = MarkNetEncoder.load(Path(init))
-        net.load_state_dict(start.net.state_dict())
+        net.load_state_dict(start.net.state_dict())  # type: ignore[attr-defined]
         before = json.loads(Path(init).with_suffix(".json").read_text())
         log(f"starting from {init} ({before.get('sha256', '')[:12]}, {before.get('steps', '?')} steps)")
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
