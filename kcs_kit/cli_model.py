@@ -90,7 +90,7 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
       kcs model cv --queries /tmp/photos-train --queries /tmp/photos-train2
     """
     from kcs_kit.match.crossval import cross_validate
-    from kcs_kit.match.train import collect_many, read_queries
+    from kcs_kit.match.train import collect_many
 
     try:
         values = [float(v) for v in ratios.split(",") if v.strip()]
@@ -98,9 +98,8 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
         raise click.BadParameter(f"expected numbers separated by commas, found {ratios!r}",
                                  param_hint="--ratios") from exc
     s = settings_of(ctx)
-    total = sum(len(read_queries(f)[:limit]) for f in folders)
     items = collect_many(s, list(folders), limit=limit, workers=workers,
-                         tick=progress_factory("queries", "analysing")(total))
+                         progress=progress_factory("queries", "analysing"))
     rows = cross_validate(items, folds=folds, ratios=values)
     missed = sum(a.missed for a in items)
     if write_benchmarks:

@@ -50,6 +50,8 @@ def test_a_worse_model_is_refused():
     assert "kept clogit-abc" in decide(good, bad, "clogit-abc")[1]
     assert decide(bad, good, "x")[0] is False  # lower accuracy: refused
     assert decide(Scores(100, 0.6, 0.8, 0.1), good, "x") == (True, "better on the held-out queries: activated")
+    forced = decide(bad, good, "x", force=True)  # --force: activated, the comparison still reported
+    assert forced[0] is True and "not better" in forced[1] and "--force" in forced[1]
 
 
 def test_leads_within_the_query():

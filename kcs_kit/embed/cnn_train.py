@@ -54,10 +54,10 @@ def load_masks(settings: Settings, log: Callable[[str], None] = print) -> tuple[
 
 
 def _history(before: dict, steps: int, seed: int, lr: float) -> list[dict]:
-    """The training runs that led to these weights, oldest first (to reproduce them run for run)."""
-    runs = list(before.get("history", [])) or ([{"steps": before.get("steps_this_run", before["steps"]),
-                                                 "seed": before.get("seed"), "peak_lr": before.get("peak_lr", 2e-3),
-                                                 "init": before.get("init")}] if before else [])
+    """The training runs that led to these weights, oldest first (to reproduce them run for run). Weights
+    described without a history were trained from scratch in one run at the original peak rate, 2e-3."""
+    runs = before.get("history") or ([{"steps": before["steps"], "seed": before.get("seed"), "peak_lr": 2e-3,
+                                       "init": None}] if before else [])
     return [*runs, {"steps": steps, "seed": seed, "peak_lr": lr, "init": before.get("sha256")}]
 
 
@@ -120,8 +120,8 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
     torch.save(net.state_dict(), tmp)
     os.replace(tmp, out)
     meta = {"name": "marknet", "width": width, "dim": dim, "sha256": sha256(out), "seed": seed,
-            "steps": step + int(before.get("steps", 0)), "steps_this_run": step, "peak_lr": lr,
-            "init": before.get("sha256"), "history": _history(before, step, seed, lr), "batch": batch,
+            "steps": step + int(before.get("steps", 0)), "init": before.get("sha256"),
+            "history": _history(before, step, seed, lr), "batch": batch,
             "minutes": round((time.time() - t0) / 60, 1), "threads": torch.get_num_threads(),
             "designs_trained": n, "held_out_rule": "sha256(design_id)[:8] % 10 == 0",
             "final_loss": round(float(np.mean(losses[-50:])), 4),

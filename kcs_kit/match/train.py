@@ -187,9 +187,11 @@ def collect(settings: Settings, folder: Path, *, limit: int | None = None,
 
 
 def collect_many(settings: Settings, folders: Sequence[Path], *, limit: int | None = None,
-                 tick: Callable[[int], None] | None = None, workers: int = 1, cache: bool = True) -> list[Analysed]:
-    """``collect`` over several query packages (the first ``limit`` queries of each). With more than one, query
-    ids are prefixed with their package's folder name, since generated packages reuse q00001..."""
+                 progress: Callable[[int], Callable[[int], None]] | None = None, workers: int = 1,
+                 cache: bool = True) -> list[Analysed]:
+    """``collect`` over several query packages (the first ``limit`` queries of each); ``progress(total)``
+    gives the tick of one bar over all of them. With more than one package, query ids are prefixed with
+    their package's folder name, since generated packages reuse q00001..."""
     if not folders:
         raise SchemaError("labelled queries: expected at least one query package folder, found none",
                           hint="pass --queries DIR (several times for several packages)")
@@ -197,6 +199,7 @@ def collect_many(settings: Settings, folders: Sequence[Path], *, limit: int | No
     if len(set(names)) < len(names):
         raise SchemaError(f"labelled queries: expected query packages in folders of distinct names, found {names}",
                           hint="their names tell the queries apart; rename or copy a folder")
+    tick = progress(sum(len(read_queries(f)[:limit]) for f in folders)) if progress else None
     items: list[Analysed] = []
     for folder in folders:
         got = collect(settings, Path(folder), limit=limit, tick=tick, workers=workers, cache=cache)
@@ -228,25 +231,24 @@ def _ece(conf: np.ndarray, hit: np.ndarray, bins: int = 15) -> float:
                      for b in range(bins) if (idx == b).any()))
 
 
-def decide(before: Scores, after: Scores, current_version: str) -> tuple[bool, str]:
-    """Activate only a model that lowers held-out log-loss without lowering reading accuracy."""
+def decide(before: Scores, after: Scores, current_version: str, *, force: bool = False) -> tuple[bool, str]:
+    """Activate only a model that lowers held-out log-loss without lowering reading accuracy (or, with
+    ``force``, in any case, the comparison still reported)."""
     if after.log_loss < before.log_loss and after.reading_accuracy >= before.reading_accuracy:
         return True, "better on the held-out queries: activated"
-    return False, (f"not better on the held-out queries (log-loss {after.log_loss:.3f} vs {before.log_loss:.3f}, "
-                   f"reading accuracy {after.reading_accuracy:.1%} vs {before.reading_accuracy:.1%}): kept "
-                   f"{current_version}")
+    why = (f"not better on the held-out queries (log-loss {after.log_loss:.3f} vs {before.log_loss:.3f}, "
+           f"reading accuracy {after.reading_accuracy:.1%} vs {before.reading_accuracy:.1%})")
+    return (True, f"{why}: activated all the same (--force)") if force else (False, f"{why}: kept {current_version}")
 
 
-def fit_fusion(settings: Settings, folder: Path | Sequence[Path], *, holdout: float = 0.3,
+def fit_fusion(settings: Settings, folders: Sequence[Path], *, holdout: float = 0.3,
                limit: int | None = None, progress: Callable[[int], Callable[[int], None]] | None = None,
                workers: int = 1, cache: bool = True, force: bool = False) -> FitReport:
     """Fit on the query package(s), compare with the active model on the held-out share, activate if better
     (or in any case with ``force``: when the active model was fitted on some of these queries, or on signals
     that have changed since, the comparison favours it; decide with ``kcs model cv`` instead)."""
-    folders = [Path(folder)] if isinstance(folder, (str, Path)) else [Path(f) for f in folder]
-    total = sum(len(read_queries(f)[:limit]) for f in folders)
-    rows = collect_many(settings, folders, limit=limit, tick=progress(total) if progress else None,
-                        workers=workers, cache=cache)
+    folders = [Path(f) for f in folders]
+    rows = collect_many(settings, folders, limit=limit, progress=progress, workers=workers, cache=cache)
     train = [ex for a in rows if (ex := a.example()) is not None and not _held_out(a.query_id, holdout)]
     test = [ex for a in rows if (ex := a.example()) is not None and _held_out(a.query_id, holdout)]
     if len(train) < 20 or len(test) < 10:
@@ -256,9 +258,7 @@ def fit_fusion(settings: Settings, folder: Path | Sequence[Path], *, holdout: fl
     current = get_context(settings).fusion
     new = fit(train, trained_on=f"{' + '.join(f.name for f in folders)}: {len(train)} queries")
     before, after = score(current, test), score(new, test)
-    better, reason = decide(before, after, current.version)
-    if force and not better:
-        better, reason = True, reason.split(": kept")[0] + ": activated all the same (--force)"
+    better, reason = decide(before, after, current.version, force=force)
     path = str(new.save(settings.workspace / FUSION_FILE)) if better else None
     missed = sum(a.missed for a in rows)
     return FitReport(len(train), len(test), missed, before, after, better, reason, new.version, path)
