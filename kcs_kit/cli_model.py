@@ -89,7 +89,7 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
       kcs model cv --queries /tmp/photos-train --folds 5 --ratios 0.25,0.5,1
       kcs model cv --queries /tmp/photos-train --queries /tmp/photos-train2
     """
-    from kcs_kit.match.crossval import cross_validate
+    from kcs_kit.match.crossval import cross_validate, recommended_ratio, rejection_lower_bound
     from kcs_kit.match.train import collect_many
 
     try:
@@ -117,9 +117,15 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
                    "never among the candidates: wrong in every row)")
         for r in rows:
             m = r.metrics
+            lb = rejection_lower_bound(m)
+            rejection = (f"rejection {m.rejection_accuracy:.1%} (90% lower bound {lb:.1%})" if lb is not None
+                         else "no query without a design")
+            ece0 = f"{m.ece_no_match:.3f}" if m.ece_no_match is not None else "—"
             click.echo(f"  {r.features:<16} ratio {r.reject_ratio:<5g} reading {m.reading_accuracy:.1%}  "
-                       f"top-1 {m.top1:.1%}  rejection {m.rejection_accuracy:.1%}  ECE top-1 {m.ece_top1:.3f}  "
-                       f"ECE p_no_match {m.ece_no_match:.3f}")
+                       f"top-1 {m.top1:.1%}  {rejection}  ECE top-1 {m.ece_top1:.3f}  ECE p_no_match {ece0}")
+        best = recommended_ratio(rows)
+        click.echo("recommended reject_ratio (largest whose rejection lower bound reaches 95%): "
+                   + (f"{best:g}" if best is not None else "none of these ratios; score lower ones"))
 
     emit(rows, as_json, render)
 

@@ -109,3 +109,22 @@ def test_cross_validation_scores_every_query_out_of_fold():
     assert all(r.metrics.reading_accuracy > 0.7 for r in rows)
     # a lower ratio rejects at least as often: rejection accuracy cannot fall
     assert rows[0].metrics.rejection_accuracy >= rows[1].metrics.rejection_accuracy
+
+
+def test_the_recommended_reject_ratio_keeps_the_rejection_target_with_confidence():
+    from kcs_kit.bench.metrics import Metrics
+    from kcs_kit.match.crossval import CvRow, recommended_ratio, rejection_lower_bound
+
+    def row(ratio: float, rejection: float, n: int = 240, features: str = "signals + leads") -> CvRow:
+        m = Metrics(n + 100, 100, n, 0.6, 0.6, None, None, rejection, None, None, None, None, None, None, None)
+        return CvRow(features, ratio, m)
+
+    # Wilson's one-sided 90% bound: below the measured share, and closer to it with more queries
+    assert rejection_lower_bound(row(1, 0.95).metrics) == pytest.approx(0.9287, abs=1e-4)
+    assert rejection_lower_bound(row(1, 0.95, n=2400).metrics) == pytest.approx(0.9440, abs=1e-4)
+    assert rejection_lower_bound(row(1, 1.0).metrics) < 1.0
+    # 0.35 measures 95.4% but its bound is 93.3%: only 0.2 (97.5%, bound 95.9%) keeps the target
+    rows = [row(0.2, 0.975), row(0.25, 0.967), row(0.35, 0.954), row(1.0, 0.90), row(0.5, 0.99, features="signals")]
+    assert recommended_ratio(rows) == 0.2
+    assert recommended_ratio(rows, features="signals") == 0.5
+    assert recommended_ratio(rows[2:4]) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kcs_kit.embed.local import extract_features, inverted, read_both_ways
+from kcs_kit.embed.local import extract_features, inverted, mirrored, read_both_ways
 
 
 def _scene() -> np.ndarray:
@@ -47,3 +47,50 @@ def test_flat_image_with_grid_keypoints_is_read_twice():
     assert f.dense and inverted(f) is None
     normal, inv = read_both_ways(flat, max_side=320, n_features=400)
     assert len(normal) == len(inv) > 0
+
+
+def test_mirrored_features_match_a_second_pass_on_the_flipped_image():
+    img = _scene()  # 500 px wide: features at scale 1
+    f = extract_features(img, max_side=500, n_features=1500)
+    real = extract_features(np.ascontiguousarray(img[:, ::-1]), max_side=500, n_features=1500)
+    derived = mirrored(f)
+    assert derived is not None and len(derived) == len(f)
+    assert np.array_equal(derived.keypoints[:, :3], f.keypoints[:, :3])  # kept where they are in the photo
+    # pair each real keypoint, flipped back, with the derived one at the same place, size and orientation
+    back = real.keypoints.copy()
+    back[:, 0] = f.width - back[:, 0]
+    turn = np.abs((derived.keypoints[None, :, 3] - back[:, None, 3] + 180) % 360 - 180)
+    dist = np.linalg.norm(derived.keypoints[None, :, :3] - back[:, None, :3], axis=2) + turn / 10
+    j_best = dist.argmin(1)
+    ok = dist[np.arange(len(back)), j_best] < 1.5
+    assert ok.mean() >= 0.8  # the same keypoints, orientation a -> 180 - a
+    a = derived.descriptors[j_best[ok]].astype(float)
+    b = real.descriptors[ok].astype(float)
+    rel = np.abs(a - b).sum(1) / (b.sum(1) + 1)
+    # the rest differ by a few percent: OpenCV samples the patch around the keypoint's rounded position and
+    # orientation histogram, which a flip moves by half a pixel / a few degrees (a real photo's noise is larger)
+    assert np.median(rel) < 0.01 and (rel < 0.05).mean() >= 0.65
+    # without the permutation the descriptors are far apart: the test can fail
+    plain = f.descriptors[j_best[ok]].astype(float)
+    assert np.median(np.abs(plain - b).sum(1) / (b.sum(1) + 1)) > 0.3
+    assert mirrored(extract_features(np.full((200, 200, 3), 128, np.uint8))) is None  # grid keypoints
+
+
+def test_a_mirrored_copy_verifies_only_through_the_mirrored_reading():
+    from kcs_kit.match.verify import descriptors, verify_pair
+
+    design = np.full((240, 320, 3), 255, np.uint8)
+    cv2.putText(design, "FRJ", (20, 170), cv2.FONT_HERSHEY_SIMPLEX, 4, (0, 0, 0), 10)
+    cv2.circle(design, (270, 60), 30, (0, 0, 0), 6)
+    photo = _scene()
+    photo[100:340, 120:440] = design[:, ::-1]  # the mark, mirrored, pasted into a scene
+    d = extract_features(design, max_side=320, n_features=400)
+    p = extract_features(photo, max_side=500, n_features=1500)
+    m = mirrored(p)
+    assert m is not None
+    plain = verify_pair(p, descriptors(p), d, descriptors(d), (500, 400))
+    mirror = verify_pair(m, descriptors(m), d, descriptors(d), (500, 400))
+    assert mirror.inliers >= 15 and mirror.inliers > 3 * max(plain.inliers, 1)
+    assert mirror.plausible
+    x0, y0, x1, y1 = mirror.region  # the outline lands on the pasted mark, in the photo's own pixels
+    assert abs(x0 - 120) < 15 and abs(x1 - 440) < 15 and abs(y0 - 100) < 15 and abs(y1 - 340) < 15

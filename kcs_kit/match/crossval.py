@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,41 @@ class CvRow:
     features: str
     reject_ratio: float
     metrics: Metrics
+
+
+Z_90 = 1.2816  # one-sided 90% normal quantile
+
+
+def rejection_lower_bound(m: Metrics, z: float = Z_90) -> float | None:
+    """The one-sided lower confidence bound (Wilson score; 90% by default) of the rejection accuracy.
+
+    A ratio chosen where the measured rejection only just reaches the target misses it on new queries about
+    half the time; a ratio whose lower bound reaches the target keeps it with about 90% confidence.
+
+    >>> from kcs_kit.bench.metrics import Metrics
+    >>> m = Metrics(240, 0, 240, None, None, None, None, 0.95, None, None, None, None, None, None, None)
+    >>> round(rejection_lower_bound(m), 3)
+    0.929
+    """
+    n, p = m.without_design, m.rejection_accuracy
+    if not n or p is None:
+        return None
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def recommended_ratio(rows: Sequence[CvRow], *, features: str = "signals + leads", target: float = 0.95,
+                      z: float = Z_90) -> float | None:
+    """The largest rejection ratio whose out-of-fold rejection has its lower bound at ``target`` or above.
+
+    The rule behind the setting ``reject_ratio``: the largest ratio answers the most probable option most
+    often (most reading accuracy) and the bound keeps the rejection target on queries not yet seen. None when
+    no scored ratio reaches it (score lower ratios).
+    """
+    ok = [r.reject_ratio for r in rows if r.features == features
+          and (lb := rejection_lower_bound(r.metrics, z)) is not None and lb >= target]
+    return max(ok) if ok else None
 
 
 def _fold(query_id: str, folds: int) -> int:
@@ -67,13 +103,18 @@ def render_markdown(rows: Sequence[CvRow], *, command: str, machine: str, querie
     lines = ["## Fusion fit, cross-validated on the fitting set (`kcs model cv`)", "",
              f"Command: `{command}`  ", f"Machine: {machine}  ",
              f"Queries: {queries} ({missed} whose true design never reached the candidates count as wrong)", "",
-             "| fit sees | reject ratio | reading | top-1 | rejection | ECE top-1 | ECE p_no_match |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| fit sees | reject ratio | reading | top-1 | rejection | rejection, 90% lower bound | ECE top-1 "
+             "| ECE p_no_match |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         m = r.metrics
-        cells = [m.reading_accuracy, m.top1, m.rejection_accuracy]
+        cells = [m.reading_accuracy, m.top1, m.rejection_accuracy, rejection_lower_bound(m)]
         pct = [f"{v:.1%}" if v is not None else "—" for v in cells]
         ece = [f"{v:.3f}" if v is not None else "—" for v in (m.ece_top1, m.ece_no_match)]
         lines.append(f"| {r.features} | {r.reject_ratio:g} | " + " | ".join(pct + ece) + " |")
-    lines += ["", "Out-of-fold: each fold is scored by a model fitted on the other folds, as `kcs model fit` fits."]
+    lines += ["", "Out-of-fold: each fold is scored by a model fitted on the other folds, as `kcs model fit` fits. "
+              "The lower bound is Wilson's, one-sided, over the queries without a registered design."]
+    best = recommended_ratio(rows)
+    lines += ["", "Recommended `reject_ratio` (the largest whose lower bound reaches 95%, signals + leads): "
+              + (f"**{best:g}**" if best is not None else "none of these; score lower ratios")]
     return "\n".join(lines)

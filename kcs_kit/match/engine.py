@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kcs_kit.config import Settings
-from kcs_kit.embed.local import LocalFeatures, read_both_ways
+from kcs_kit.embed.local import LocalFeatures, mirrored, read_both_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import MatchContext, get_context
@@ -46,19 +46,20 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-1"
+ANALYSIS_VERSION = "signals-2"  # 2: mirrored keypoint reading in verification
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 
 
 @dataclass
 class _Read:
-    """One photo read one way (normal or inverted)."""
+    """One photo read one way (normal, inverted or mirrored)."""
 
     photo: int
     feats: LocalFeatures
     desc: np.ndarray
     size: tuple[int, int]
     scale: float
+    shortlist: bool = True  # False: verification only (the mirrored reading)
 
 
 def _window_masks(f: LocalFeatures) -> list[np.ndarray]:
@@ -78,15 +79,20 @@ def _window_masks(f: LocalFeatures) -> list[np.ndarray]:
 
 
 def _read_photos(photos: Sequence[Photo]) -> list[_Read]:
+    """Each photo as is and inverted (shortlists and verification), and mirrored (verification only: a
+    mirrored copy of a mark; the silhouettes and marknet already find it, keypoints then agree with it)."""
     reads = []
     for i, p in enumerate(photos):
-        for f in read_both_ways(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES):
-            reads.append(_Read(i, f, descriptors(f), (p.rgb.shape[1], p.rgb.shape[0]), p.scale))
+        size = (p.rgb.shape[1], p.rgb.shape[0])
+        normal, inv = read_both_ways(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
+        reads += [_Read(i, f, descriptors(f), size, p.scale) for f in (normal, inv)]
+        if (mir := mirrored(normal)) is not None:
+            reads.append(_Read(i, mir, descriptors(mir), size, p.scale, shortlist=False))
     return reads
 
 
 def _shortlist(ctx: MatchContext, reads: list[_Read], where: dict | None) -> dict[str, float]:
-    vecs = np.vstack([ctx.encoder.window_vectors(r.feats, _window_masks(r.feats)) for r in reads])
+    vecs = np.vstack([ctx.encoder.window_vectors(r.feats, _window_masks(r.feats)) for r in reads if r.shortlist])
     best: dict[str, float] = {}
     for hits in ctx.image_index.query(vecs, SHORTLIST_K, where=where):
         for h in hits:
@@ -253,7 +259,7 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     shape_job = _run(n, _shape, ctx, loaded)
     reads = _read_photos(loaded)
     short = _shortlist(ctx, reads, filters)
-    bow = ctx.bow.scores([r.desc for r in reads]) if ctx.bow else {}
+    bow = ctx.bow.scores([r.desc for r in reads if r.shortlist]) if ctx.bow else {}
     words = read_job.result()
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
