@@ -163,6 +163,11 @@ def test_cli_model_cv_scores_every_query_and_writes_no_model(ws, tmp_path):
                                                                  ("signals + leads", 0.5), ("signals + leads", 1.0)]
     assert all(x["metrics"]["queries"] == 11 and x["metrics"]["without_design"] == 3 for x in rows)
     assert (ws.workspace / FUSION_FILE).exists() == before  # cross-validation activates nothing
+    text = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
+                                     "--folds", "2", "--ratios", "0.5,1"], env={"KCS_MATCH_OCR": "0"})
+    assert text.exit_code == 0, text.output
+    assert text.output.count("90% lower bound") == 4  # 3 queries without a design: a wide bound, below 95%
+    assert "recommended reject_ratio" in text.output and "none of these ratios" in text.output
     bad = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
                                     "--ratios", "half"])
     assert bad.exit_code != 0 and "--ratios" in bad.output
