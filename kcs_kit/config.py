@@ -97,8 +97,8 @@ class Settings:
     reject_ratio: float = _f(0.35, "Answer 'no registered design' when p_no_match is at least this multiple of the "
                                    "best candidate's probability. 1 = the most probable answer (most reading "
                                    "accuracy); lower rejects more readily (fewer false alarms on unregistered goods). "
-                                   "0.35, the largest ratio with rejection >= 95% on the fitting sets (kcs model cv, "
-                                   "1,200 queries, 5 folds): reading 64.7%, rejection 95.4%; at 1: 65.4% and 90.4%.",
+                                   "0.35 (kcs model cv, 1,800 fitting queries, 5 folds): reading 64.5%, rejection "
+                                   "94.2%; at 1: 66.4% and 90.8%; at 0.1: 60.9% and 95.0%.",
                              min=0.0)
     match_threads: int = _f(2, "Threads one match uses: the OCR, marknet and silhouette stages run beside the keypoint "
                                 "stage (1 = one after another). Worker processes of kcs eval / kcs model fit use 1.",
