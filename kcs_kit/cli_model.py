@@ -81,8 +81,9 @@ def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit
 @click.pass_context
 def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: str, limit: int | None, workers: int,
            write_benchmarks: bool, as_json: bool) -> None:
-    """Cross-validate the fusion fit: out-of-fold reading, rejection, top-1 accuracy and ECE per feature set and
-    rejection ratio, so choices are made on fitting queries and the held-out benchmark stays unseen.
+    """Cross-validate the fusion fit: out-of-fold reading, rejection (with its one-sided 90% lower bound),
+    top-1 accuracy and ECE per feature set and rejection ratio, and the largest reject_ratio whose bound
+    reaches 95%, so choices are made on fitting queries and the held-out benchmark stays unseen.
 
     \b
     Example:
