@@ -91,6 +91,20 @@ def test_a_mirrored_copy_verifies_only_through_the_mirrored_reading():
     plain = verify_pair(p, descriptors(p), d, descriptors(d), (500, 400))
     mirror = verify_pair(m, descriptors(m), d, descriptors(d), (500, 400))
     assert mirror.inliers >= 15 and mirror.inliers > 3 * max(plain.inliers, 1)
-    assert mirror.plausible
+    assert mirror.plausible and mirror.mirrored  # the outline turns the other way: reported as mirrored
+    straight = photo.copy()
+    straight[100:340, 120:440] = design  # the same mark, not mirrored, read the normal way
+    s = extract_features(straight, max_side=500, n_features=1500)
+    normal = verify_pair(s, descriptors(s), d, descriptors(d), (500, 400))
+    assert normal.inliers >= 15 and normal.plausible and not normal.mirrored
+    # the officer's evidence says so
+    from kcs_kit.match.engine import _evidence
+    from kcs_kit.match.fusion import SIGNALS
+
+    contrib = dict.fromkeys(SIGNALS, 0.0)
+    f = np.zeros(len(SIGNALS))
+    said = {e.signal: e.detail for e in _evidence(contrib, f, mirror, None)}
+    assert said["inliers"].endswith(", the mark mirrored")
+    assert "mirrored" not in {e.signal: e.detail for e in _evidence(contrib, f, normal, None)}["inliers"]
     x0, y0, x1, y1 = mirror.region  # the outline lands on the pasted mark, in the photo's own pixels
     assert abs(x0 - 120) < 15 and abs(x1 - 440) < 15 and abs(y0 - 100) < 15 and abs(y1 - 340) < 15

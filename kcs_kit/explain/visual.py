@@ -82,17 +82,20 @@ class _Best:
 
 
 def _best_view(settings: Settings, rgb: np.ndarray, design_id: str) -> _Best:
-    """Ratio test + RANSAC of the photo (read both ways) against each view of the design; the best pair."""
+    """Ratio test + RANSAC of the photo (as is, inverted and mirrored, as matching reads it) against each view
+    of the design; the best pair."""
     import cv2
 
-    from kcs_kit.embed.local import read_both_ways
+    from kcs_kit.embed.local import mirrored, read_both_ways
     from kcs_kit.match.context import get_context
     from kcs_kit.match.engine import QUERY_FEATURES, QUERY_SIDE
     from kcs_kit.match.verify import RANSAC_PX, descriptors, ratio_matches
 
     best = _Best()
     views = get_context(settings).design_features(design_id)
-    for f in read_both_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES):
+    normal, inv = read_both_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
+    mir = mirrored(normal)  # keypoints stay in the photo's pixels: the drawn matches land on the mark
+    for f in (normal, inv, *([mir] if mir is not None else [])):
         desc = descriptors(f)
         for k, (vf, vd) in enumerate(views):
             di, pi = ratio_matches(vd, desc)

@@ -187,7 +187,8 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
         "shortlist": f"global shape/texture similarity {f[0]:.2f}",
         "bow": f"shared visual words {f[1]:.2f}",
         "inliers": f"{ver.inliers} keypoints agree under one perspective transform"
-                   + ("" if ver.plausible or not ver.inliers else " (implausible shape)"),
+                   + ("" if ver.plausible or not ver.inliers else " (implausible shape)")
+                   + (", the mark mirrored" if ver.inliers and ver.plausible and ver.mirrored else ""),
         "inlier_ratio": f"{ver.inlier_ratio:.0%} of the design's keypoints found",
         "ocr": f"OCR read '{ocr_word}' ({f[4]:.2f})" if ocr_word else "no matching word read",
         "text": f"text similarity {f[5]:.2f}",

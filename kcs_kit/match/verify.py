@@ -25,6 +25,16 @@ class Verification:
     region: tuple[float, float, float, float] | None  # bounding box of the corners, clipped
     plausible: bool  # the homography is not degenerate (no fold, sane area)
 
+    @property
+    def mirrored(self) -> bool:
+        """The design's outline lands reversed in the photo (its corners turn the other way): a mirrored copy,
+        found by the mirrored keypoint reading."""
+        if not self.corners:
+            return False
+        c = np.asarray(self.corners, dtype=float)
+        x, y = c[:, 0], c[:, 1]
+        return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) < 0
+
 
 NONE = Verification(0, 0, 0.0, None, None, False)
 
