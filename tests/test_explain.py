@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 from datetime import date
@@ -98,6 +99,16 @@ def test_korean_narrative_of_a_known_pair(ws, explained):
     assert x.narrative_en.startswith(f"Candidate 1: {a.title} ({a.design_id}), registration {a.registration_no}")
     assert "Declared unit value 30,000 KRW is" in x.narrative_en
     assert explain(ws, explained[0], top=1)[0].narrative_ko == ko  # deterministic
+    assert not x.mirrored and "좌우 반전" not in ko and "mirrored" not in x.narrative_en
+
+
+def test_narrative_says_when_the_mark_is_mirrored(explained):
+    from kcs_kit.explain.narrative import narrate
+
+    x = dataclasses.replace(explained[1][0], mirrored=True)
+    assert "the mark on the item is left-right reversed" in narrate(x, "en")
+    assert "물품의 상표가 좌우 반전되어 있습니다" in narrate(x, "ko")
+    assert "left-right reversed" not in narrate(dataclasses.replace(x, inliers=0), "en")  # no keypoints, no claim
 
 
 def test_ocr_words_matched_to_the_mark():

@@ -63,6 +63,7 @@ class CandidateExplanation:
     next_design_id: str | None
     narrative_en: str = ""
     narrative_ko: str = ""
+    mirrored: bool = False  # the keypoints agree with the design mirrored (a mirrored copy)
 
 
 def ocr_matches(words: Sequence[str], mark: str) -> tuple[OcrMatch, ...]:
@@ -129,7 +130,7 @@ def explain(settings: Settings, case_or_result: Any, photos: Sequence[PhotoInput
         nxt = cands[i + 1] if i + 1 < len(cands) else None
         x = CandidateExplanation(c, kp.png, round(kp.region_agreement, 1), kp.matches, kp.inliers,
                                  ocr_matches(result.ocr_text, c.title), result.ocr_text, facts, contributions(c),
-                                 lead_over(c, nxt), nxt.design_id if nxt else None)
+                                 lead_over(c, nxt), nxt.design_id if nxt else None, mirrored=kp.mirrored)
         out.append(dataclasses.replace(x, narrative_en=narrate(x, "en"), narrative_ko=narrate(x, "ko")))
     return tuple(out)
 
@@ -140,6 +141,7 @@ def explanation_summary(x: CandidateExplanation) -> dict[str, Any]:
     return {"rank": c.rank, "design_id": c.design_id, "title": c.title, "right_holder": c.right_holder,
             "registration_no": c.registration_no, "probability": c.probability,
             "region_agreement": x.region_agreement, "keypoint_matches": x.keypoint_matches, "inliers": x.inliers,
+            "mirrored": x.mirrored,
             "ocr": [dataclasses.asdict(m) for m in x.ocr],
             "declaration": dataclasses.asdict(x.declaration) if x.declaration else None,
             "contributions": [dataclasses.asdict(k) for k in x.contributions],

@@ -42,6 +42,8 @@ T = {
            "({agree:.0f}% region agreement).",
            "특징점 매칭 {matches}개 중 {inliers}개가 하나의 원근 변환으로 일치합니다 (영역 일치율 {agree:.0f}%)."),
     "kp0": ("No keypoints agree under one perspective transform.", "하나의 원근 변환으로 일치하는 특징점이 없습니다."),
+    "kp_mirror": ("They agree with the design mirrored: the mark on the item is left-right reversed.",
+                  "특징점은 좌우 반전된 디자인과 일치합니다: 물품의 상표가 좌우 반전되어 있습니다."),
     "ocr": ('OCR read "{word}", which matches the mark word "{mark}" (score {score:.2f}).',
             'OCR로 읽은 "{word}"이(가) 상표 단어 "{mark}"와(과) 일치합니다 (점수 {score:.2f}).'),
     "ocr0": ("None of the words read on the item matches the mark.",
@@ -107,6 +109,8 @@ def narrate(x: CandidateExplanation, lang: str) -> str:
               holder=c.right_holder, pct=f"{c.probability:.0%}")]
     out.append(_t("kp", lang, inliers=x.inliers, matches=x.keypoint_matches, agree=x.region_agreement)
                if x.inliers else _t("kp0", lang))
+    if x.inliers and x.mirrored:
+        out.append(_t("kp_mirror", lang))
     if x.ocr:
         out.append(_t("ocr", lang, word=x.ocr[0].word, mark=x.ocr[0].mark_word, score=x.ocr[0].score))
     else:

@@ -67,6 +67,7 @@ class KeypointEvidence:
     inliers: int  # of those, the ones that agree with one homography (the matched region)
     region_agreement: float  # inliers / matches, in %
     box: tuple[tuple[float, float], ...] | None  # the design's outline in the photo (photo pixels)
+    mirrored: bool = False  # the outline lands reversed: the mark is a mirrored copy
 
 
 @dataclass
@@ -167,12 +168,16 @@ def keypoint_evidence(settings: Settings, photo: PhotoInput, candidate: Candidat
         if best.box is not None:
             pts = [(float(x) * sl, float(y) * sl) for x, y in best.box]
             draw.line([*pts, pts[0]], fill=(0, 230, 60), width=3)
+    from kcs_kit.match.verify import reversed_outline
+
+    mirrored = best.inliers > 0 and reversed_outline(best.box)
     font = _font(16)
     draw.text((6, HEIGHT + 6), f"#{candidate.rank} {candidate.design_id} - {design.right_holder} - "
                                f"{design.registration_no or ''}", fill="black", font=font)
     draw.text((6, HEIGHT + 30), f"probability {candidate.probability:.0%}; {best.inliers} of {best.matches} keypoint "
-                                f"matches agree ({agreement:.0f}% region agreement)", fill=(60, 60, 60), font=font)
+                                f"matches agree ({agreement:.0f}% region agreement)"
+                                + ("; the mark mirrored" if mirrored else ""), fill=(60, 60, 60), font=font)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
     outline = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in best.box) if best.box is not None else None
-    return KeypointEvidence(buf.getvalue(), best.matches, best.inliers, agreement, outline)
+    return KeypointEvidence(buf.getvalue(), best.matches, best.inliers, agreement, outline, mirrored)

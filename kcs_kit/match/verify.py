@@ -29,11 +29,17 @@ class Verification:
     def mirrored(self) -> bool:
         """The design's outline lands reversed in the photo (its corners turn the other way): a mirrored copy,
         found by the mirrored keypoint reading."""
-        if not self.corners:
-            return False
-        c = np.asarray(self.corners, dtype=float)
-        x, y = c[:, 0], c[:, 1]
-        return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) < 0
+        return reversed_outline(self.corners)
+
+
+def reversed_outline(corners) -> bool:
+    """Whether a design outline (its corners in order, mapped into the photo) turns the other way round: the
+    homography includes a reflection."""
+    if corners is None or not len(corners):
+        return False
+    c = np.asarray(corners, dtype=float)
+    x, y = c[:, 0], c[:, 1]
+    return float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)) < 0
 
 
 NONE = Verification(0, 0, 0.0, None, None, False)
