@@ -138,6 +138,14 @@ def read_both_ways(image: np.ndarray, *, max_side: int, n_features: int) -> tupl
                                                            invert=True)
 
 
+def read_all_ways(image: np.ndarray, *, max_side: int, n_features: int
+                  ) -> tuple[LocalFeatures, LocalFeatures, LocalFeatures | None]:
+    """A photo's three keypoint readings, as matching and its explanations use them: as is, inverted
+    (``read_both_ways``) and mirrored (``mirrored``; None for grid keypoints)."""
+    normal, inv = read_both_ways(image, max_side=max_side, n_features=n_features)
+    return normal, inv, mirrored(normal)
+
+
 def root_sift(desc: np.ndarray) -> np.ndarray:
     """RootSIFT (Arandjelovic & Zisserman 2012): L1-normalise, square-root; float32 with unit L2 norm."""
     d = desc.astype(np.float32)

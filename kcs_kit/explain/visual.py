@@ -87,16 +87,17 @@ def _best_view(settings: Settings, rgb: np.ndarray, design_id: str) -> _Best:
     of the design; the best pair."""
     import cv2
 
-    from kcs_kit.embed.local import mirrored, read_both_ways
+    from kcs_kit.embed.local import read_all_ways
     from kcs_kit.match.context import get_context
     from kcs_kit.match.engine import QUERY_FEATURES, QUERY_SIDE
     from kcs_kit.match.verify import RANSAC_PX, descriptors, ratio_matches
 
     best = _Best()
     views = get_context(settings).design_features(design_id)
-    normal, inv = read_both_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
-    mir = mirrored(normal)  # keypoints stay in the photo's pixels: the drawn matches land on the mark
-    for f in (normal, inv, *([mir] if mir is not None else [])):
+    # the mirrored reading keeps its keypoints in the photo's pixels: the drawn matches land on the mark
+    for f in read_all_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES):
+        if f is None:
+            continue
         desc = descriptors(f)
         for k, (vf, vd) in enumerate(views):
             di, pi = ratio_matches(vd, desc)
@@ -138,6 +139,7 @@ def keypoint_evidence(settings: Settings, photo: PhotoInput, candidate: Candidat
     from PIL import Image, ImageDraw
 
     from kcs_kit.match.photo import apply_crop, parse_crop
+    from kcs_kit.match.verify import reversed_outline
 
     p = load_photo(photo, max_pixels=settings.max_image_pixels)
     box = parse_crop(crop)
@@ -168,8 +170,6 @@ def keypoint_evidence(settings: Settings, photo: PhotoInput, candidate: Candidat
         if best.box is not None:
             pts = [(float(x) * sl, float(y) * sl) for x, y in best.box]
             draw.line([*pts, pts[0]], fill=(0, 230, 60), width=3)
-    from kcs_kit.match.verify import reversed_outline
-
     mirrored = best.inliers > 0 and reversed_outline(best.box)
     font = _font(16)
     draw.text((6, HEIGHT + 6), f"#{candidate.rank} {candidate.design_id} - {design.right_holder} - "

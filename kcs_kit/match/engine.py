@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kcs_kit.config import Settings
-from kcs_kit.embed.local import LocalFeatures, mirrored, read_both_ways
+from kcs_kit.embed.local import LocalFeatures, read_all_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import MatchContext, get_context
@@ -84,9 +84,9 @@ def _read_photos(photos: Sequence[Photo]) -> list[_Read]:
     reads = []
     for i, p in enumerate(photos):
         size = (p.rgb.shape[1], p.rgb.shape[0])
-        normal, inv = read_both_ways(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
+        normal, inv, mir = read_all_ways(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
         reads += [_Read(i, f, descriptors(f), size, p.scale) for f in (normal, inv)]
-        if (mir := mirrored(normal)) is not None:
+        if mir is not None:
             reads.append(_Read(i, mir, descriptors(mir), size, p.scale, shortlist=False))
     return reads
 
@@ -99,6 +99,11 @@ def _shortlist(ctx: MatchContext, reads: list[_Read], where: dict | None) -> dic
             d = h.metadata.get("design_id", h.id.split("#")[0])
             best[d] = max(best.get(d, -1.0), h.score)
     return best
+
+
+def _bow(ctx: MatchContext, reads: list[_Read]) -> dict[str, float]:
+    """Visual-word votes of the shortlist readings (as is and inverted) for every design."""
+    return ctx.bow.scores([r.desc for r in reads if r.shortlist]) if ctx.bow else {}
 
 
 def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
@@ -260,7 +265,7 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     shape_job = _run(n, _shape, ctx, loaded)
     reads = _read_photos(loaded)
     short = _shortlist(ctx, reads, filters)
-    bow = ctx.bow.scores([r.desc for r in reads if r.shortlist]) if ctx.bow else {}
+    bow = _bow(ctx, reads)
     words = read_job.result()
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
