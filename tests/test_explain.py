@@ -111,6 +111,18 @@ def test_narrative_says_when_the_mark_is_mirrored(explained):
     assert "left-right reversed" not in narrate(dataclasses.replace(x, inliers=0), "en")  # no keypoints, no claim
 
 
+def test_narrative_says_when_the_match_lies_inside_ordinary_text(explained):
+    from kcs_kit.explain.narrative import narrate
+    from kcs_kit.match.types import Evidence
+
+    x = explained[1][0]
+    assert "letter of ordinary text" not in x.narrative_en  # the pair's mark stands alone
+    c = dataclasses.replace(x.candidate, evidence=(*x.candidate.evidence, Evidence("in_text", 0.9, -1.8, "")))
+    y = dataclasses.replace(x, candidate=c)
+    assert "90% of the matched region lies inside text read on the item" in narrate(y, "en")
+    assert "일반 문자의 한 글자일 수 있습니다" in narrate(y, "ko")
+
+
 def test_ocr_words_matched_to_the_mark():
     assert ocr_matches(["NIKE", "nikee", "Air", "NlKE", "x"], "Nike") == (
         OcrMatch("NIKE", "Nike", 1.0), OcrMatch("nikee", "Nike", 0.667))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import cv2
@@ -96,8 +97,6 @@ def test_multi_photo_item_uses_the_photo_that_shows_the_mark(ws):
 
 def test_stages_in_parallel_give_the_same_answer_as_one_after_another(ws):
     """match_threads=2 runs OCR, marknet and the silhouettes beside the keypoints; the result must not change."""
-    import dataclasses
-
     design_id = ids(ws)[3]
     photos = [np.random.default_rng(1).integers(0, 255, (600, 800, 3), dtype=np.uint8),
               scene(render(ws, design_id), seed=9)]
@@ -146,6 +145,33 @@ def test_tiny_and_bomb_photos(ws):
     small_limit = load_settings(workspace=ws.workspace, env={}, match_ocr=False, max_image_pixels=10_000_000)
     with pytest.raises(ImageError, match="limit"):
         match([buf.getvalue()], small_limit)
+
+
+def test_a_match_inside_a_line_of_text_that_is_not_the_name():
+    """in_text: the share of a candidate's region inside OCR lines that do not read as its name."""
+    from kcs_kit.embed.base import OcrWord
+    from kcs_kit.match.engine import _in_text, _reads_as
+
+    line = OcrWord("MADE IN CHINA", (100, 100, 500, 140), 0.9, "rapidocr")
+    assert _in_text((120, 105, 160, 135), [line], "Etsy") == (1.0, "MADE IN CHINA")  # a letter of the line
+    share, _ = _in_text((80, 80, 180, 160), [line], "Etsy")
+    assert share == pytest.approx((80 * 40) / (100 * 80))  # partly inside
+    assert _in_text((600, 100, 700, 140), [line], "Etsy") == (0.0, "")  # beside the text
+    assert _in_text((120, 105, 160, 135), [OcrWord("EZ", line.box, 0.9, "rapidocr")], "Etsy")[0] == 0.0  # too short
+    assert _reads_as("WPath", "UiPath") and _reads_as("Samsung Pay", "Samsung") and not _reads_as("IZEM", "Etsy")
+    assert _in_text((120, 105, 160, 135), [OcrWord("WPath", line.box, 0.9, "rapidocr")], "UiPath")[0] == 0.0
+
+
+def test_matches_on_a_printed_line_of_text_say_so(ws):
+    """A photo of nothing but the words 'MADE IN KOREA': what matches does so inside that text, and the
+    evidence says it (the signal the fusion uses against letters of ordinary text)."""
+    img = np.full((500, 900, 3), 235, np.uint8)
+    cv2.putText(img, "MADE IN KOREA", (60, 280), cv2.FONT_HERSHEY_DUPLEX, 2.6, (20, 20, 20), 5, cv2.LINE_AA)
+    r = match([img], dataclasses.replace(ws, match_ocr=True))  # the shared workspace skips OCR for speed
+    assert any("KOREA" in w.upper() for w in r.ocr_text), r.ocr_text
+    inside = [e for c in r.candidates for e in c.evidence if e.signal == "in_text"]
+    assert inside and max(e.value for e in inside) >= 0.5
+    assert "inside the text" in inside[0].detail and "KOREA" in inside[0].detail.upper()
 
 
 def test_photo_without_a_mark_is_rejected(ws):

@@ -32,7 +32,9 @@ SIGNAL_NAMES = {  # signals the matcher may add later fall back to their own nam
     "undervaluation": ("declared value below the genuine price", "정품 대비 저가 신고"),
     "marknet": ("learned mark similarity", "학습된 상표 유사도"),
     "shape": ("silhouette similarity", "윤곽 형상 유사도"),
+    "in_text": ("the mark found inside ordinary text", "일반 문자열 안에서 찾은 상표"),
 }
+IN_TEXT_SAID = 0.5  # the narrative says so when at least this share of the matched region lies inside text
 ROLE_NAMES = {"importer": ("importer", "수입자"), "seller": ("seller", "해외거래처"),
               "declarant": ("declarant", "신고인")}
 T = {
@@ -49,6 +51,10 @@ T = {
     "ocr0": ("None of the words read on the item matches the mark.",
              "물품에서 읽은 단어 중 상표와 일치하는 단어가 없습니다."),
     "ocr_none": ("No words were read on the item.", "물품에서 읽은 단어가 없습니다."),
+    "in_text": ("{pct} of the matched region lies inside text read on the item that is not the design's name: "
+                "the match may be a letter of ordinary text.",
+                "일치 영역의 {pct}가 디자인 명칭이 아닌 물품의 문자열 안에 있습니다: "
+                "일반 문자의 한 글자일 수 있습니다."),
     "hs_exact": ("Declared HS {hs6} is one of the design's goods codes ({codes}).",
                  "신고 HS 부호 {hs6}은(는) 디자인의 지정 상품 부호({codes})에 포함됩니다."),
     "hs_chapter": ("Declared HS {hs6} is in the same chapter as the design's goods codes ({codes}).",
@@ -115,6 +121,9 @@ def narrate(x: CandidateExplanation, lang: str) -> str:
         out.append(_t("ocr", lang, word=x.ocr[0].word, mark=x.ocr[0].mark_word, score=x.ocr[0].score))
     else:
         out.append(_t("ocr0" if x.words_read else "ocr_none", lang))
+    in_text = next((e.value for e in c.evidence if e.signal == "in_text"), 0.0)
+    if in_text >= IN_TEXT_SAID:
+        out.append(_t("in_text", lang, pct=f"{in_text:.0%}"))
     if x.declaration is not None:
         out += _declaration(x.declaration, lang)
     if x.contributions and x.contributions[0].contribution > 0:

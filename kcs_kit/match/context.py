@@ -112,13 +112,14 @@ class MatchContext:
                 self._features.popitem(last=False)
         return self._features[design_id]
 
-    def read_words(self, images: list[np.ndarray]) -> list[OcrWord]:
+    def read_words(self, images: list[np.ndarray]) -> list[list[OcrWord]]:
+        """The OCR words of each image (one list per image, boxes in that image's pixels)."""
         if self._ocr is None:
             from kcs_kit.embed.ocr_rapid import RapidOcrEngine
 
             self._ocr = [RapidOcrEngine(det_limit_side_len=self.settings.ocr_max_side)] if self.settings.match_ocr \
                 else []
-        return [w for img in images for engine in self._ocr for w in engine.read(img)]
+        return [[w for engine in self._ocr for w in engine.read(img)] for img in images]
 
     def title_matches(self, words: list[OcrWord]) -> tuple[dict[str, float], dict[str, str]]:
         return self.titles.lookup(words) if words else ({}, {})

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 import numpy as np
 
@@ -46,8 +47,10 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-2"  # 2: mirrored keypoint reading in verification
+ANALYSIS_VERSION = "signals-3"  # 2: mirrored keypoint reading in verification; 3: in_text
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
+TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
+NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
 
 
 @dataclass
@@ -129,10 +132,47 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
 
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
-             decl: tuple[float, float], marknet: float, shape: float) -> np.ndarray:
+             decl: tuple[float, float], marknet: float, shape: float, in_text: float) -> np.ndarray:
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
-                     max(marknet, 0.0), max(shape, 0.0)])
+                     max(marknet, 0.0), max(shape, 0.0), in_text])
+
+
+def _locate(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
+            shape_regions: dict[str, tuple]) -> tuple[int | None, tuple | None]:
+    """(photo, box in original pixels) where design ``d`` was found: the keypoints' region, else the
+    silhouette's (when it stands out), else the learned encoder's best window; (None, None) when nowhere."""
+    if ver.region:
+        return where, tuple(v / scale for v in ver.region)
+    if shape >= SHAPE_REGION and d in shape_regions:
+        return shape_regions[d]
+    return windows.get(d, (None, None))
+
+
+def _reads_as(text: str, name: str) -> bool:
+    """Whether an OCR line, or one of its words, reads like ``name`` despite misread letters
+    ('WPath' for UiPath, 'Samsung Pay' for Samsung)."""
+    key = "".join(ch for ch in name.casefold() if ch.isalnum())
+    parts = ["".join(text.split()), *text.split()]
+    return bool(key) and any(SequenceMatcher(None, p.casefold(), key).ratio() >= NAME_LIKE for p in parts)
+
+
+def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str]:
+    """How much of ``box`` (pixels of the photo read) lies inside OCR text lines that do not read as the
+    design's ``name``, and the line covering most of it: a 'logo' found inside 'MADE IN CHINA' is a letter of
+    ordinary text, not a mark."""
+    x0, y0, x1, y1 = box
+    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    share, best, line = 0.0, 0.0, ""
+    for w in words:
+        if len("".join(w.text.split())) < TEXT_LINE_CHARS or _reads_as(w.text, name):
+            continue
+        ix = max(0.0, min(x1, w.box[2]) - max(x0, w.box[0]))
+        iy = max(0.0, min(y1, w.box[3]) - max(y0, w.box[1]))
+        share += ix * iy / area
+        if ix * iy > best:
+            best, line = ix * iy, w.text
+    return min(share, 1.0), line
 
 
 def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float], dict[str, tuple]]:
@@ -186,8 +226,8 @@ def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, f
     return list(out)
 
 
-def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_word: str | None
-              ) -> tuple[Evidence, ...]:
+def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_word: str | None,
+              text_line: str | None) -> tuple[Evidence, ...]:
     details = {
         "shortlist": f"global shape/texture similarity {f[0]:.2f}",
         "bow": f"shared visual words {f[1]:.2f}",
@@ -202,6 +242,8 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
         "marknet": f"learned mark similarity {f[8]:.2f} (best window of the photo)",
         "shape": f"silhouette similarity {f[9]:.2f} above the drawing's usual (best region; turned or mirrored "
                  "allowed)",
+        "in_text": f"{f[10]:.0%} of the matched region lies inside the text '{text_line}', which is not the "
+                   "design's name (a letter of ordinary text?)",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
                  if v or s in ("shortlist", "inliers", "marknet", "shape"))
@@ -247,6 +289,7 @@ class Analysis:
     ocr_word: dict[str, str]
     windows: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best marknet window
     shape_regions: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best region
+    text_lines: dict[str, str] = field(default_factory=dict)  # design -> the OCR line its region lies in
 
     @property
     def feats(self) -> np.ndarray:
@@ -266,24 +309,33 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     reads = _read_photos(loaded)
     short = _shortlist(ctx, reads, filters)
     bow = _bow(ctx, reads)
-    words = read_job.result()
+    lines = read_job.result()
+    words = [w for ws in lines for w in ws]
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
     learned, windows = marknet_job.result()
     shape, shape_regions = shape_job.result()
     rows = []
+    text_lines: dict[str, str] = {}
     cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
     verified = _verify_all(ctx, reads, cands)
     for d in cands:
         ver, where, scale = verified[d]
+        in_text = 0.0
+        photo, box = _locate(d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
+        if box is not None and photo is not None and not ocr.get(d):  # the design's name read: text expected
+            px = loaded[photo].scale
+            info = ctx.designs.get(d)
+            in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], info.title if info else d)
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
-                     ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0))
+                     ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text)
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
                   max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
-    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions)
+    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions,
+                    text_lines)
 
 
 def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
@@ -297,15 +349,11 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
     for rank, i in enumerate(np.argsort(-probs)[:top_k], 1):
         d, f, ver, where, scale = a.rows[i]
         info = a.ctx.designs.get(d)
-        region = tuple(v / scale for v in ver.region) if ver.region else None
-        # not verified by keypoints: the silhouette's region, else the learned encoder's best window
-        if region is None and f[SIGNALS.index("shape")] >= SHAPE_REGION:
-            where, region = a.shape_regions[d]
-        elif region is None and d in a.windows:
-            where, region = a.windows[d]
+        where, region = _locate(d, ver, where, scale, f[SIGNALS.index("shape")], a.windows, a.shape_regions)
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
-            info.registration_no if info else "", _evidence(contribs[i], f, ver, a.ocr_word.get(d)), where, region,
+            info.registration_no if info else "",
+            _evidence(contribs[i], f, ver, a.ocr_word.get(d), a.text_lines.get(d)), where, region,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
     rejected = rejects(probs, p_none, settings.reject_ratio)
     return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
