@@ -162,6 +162,23 @@ def test_a_match_inside_a_line_of_text_that_is_not_the_name():
     assert _in_text((120, 105, 160, 135), [OcrWord("WPath", line.box, 0.9, "rapidocr")], "UiPath")[0] == 0.0
 
 
+def test_stages_agree_on_where_a_true_mark_is(ws):
+    """agree: keypoints, silhouette and marknet's window land on the mark itself; other candidates' places
+    scatter (or come from one stage only)."""
+    from kcs_kit.match.engine import _contained
+
+    assert _contained((0, 0, 10, 10), (2, 2, 4, 4)) == 1.0 and _contained((0, 0, 10, 10), (20, 0, 30, 10)) == 0.0
+    assert _contained((0, 0, 10, 10), (5, 0, 15, 10)) == 0.5 and _contained((0, 0, 0, 0), (0, 0, 1, 1)) == 0.0
+    true, other = [], []
+    for k, design_id in enumerate(ids(ws)[:6]):
+        r = match([scene(render(ws, design_id), seed=20 + k)], ws, top_k=30)
+        for c in r.candidates:
+            (true if c.design_id == design_id else other).append(
+                next((e.value for e in c.evidence if e.signal == "agree"), 0.0))
+    assert sum(v >= 0.5 for v in true) >= 4, true
+    assert np.mean(other) < np.mean(true) - 0.3, (np.mean(other), true)
+
+
 def test_matches_on_a_printed_line_of_text_say_so(ws):
     """A photo of nothing but the words 'MADE IN KOREA': what matches does so inside that text, and the
     evidence says it (the signal the fusion uses against letters of ordinary text)."""

@@ -47,7 +47,7 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-3"  # 2: mirrored keypoint reading in verification; 3: in_text
+ANALYSIS_VERSION = "signals-3"  # 2: mirrored keypoint reading in verification; 3: in_text, agree
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
@@ -132,10 +132,32 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
 
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
-             decl: tuple[float, float], marknet: float, shape: float, in_text: float) -> np.ndarray:
+             decl: tuple[float, float], marknet: float, shape: float, in_text: float, agree: float) -> np.ndarray:
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
-                     max(marknet, 0.0), max(shape, 0.0), in_text])
+                     max(marknet, 0.0), max(shape, 0.0), in_text, agree])
+
+
+def _contained(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """How much of the smaller of two boxes lies inside the other (1: one holds the other)."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / small if small > 0 else 0.0
+
+
+def _agree(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
+           shape_regions: dict[str, tuple]) -> float:
+    """Whether independent stages found design ``d`` in the same place: the best overlap between the places
+    given by the keypoints (a plausible transform), the silhouette (when it stands out) and marknet's best
+    window. A true mark is found where it is by each; a chance likeness lands anywhere."""
+    places = [(where, tuple(v / scale for v in ver.region))] if ver.region and ver.plausible else []
+    if shape >= SHAPE_REGION and d in shape_regions:
+        places.append(shape_regions[d])
+    if d in windows:
+        places.append(windows[d])
+    return max((_contained(a[1], b[1]) for i, a in enumerate(places) for b in places[i + 1:] if a[0] == b[0]),
+               default=0.0)
 
 
 def _locate(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
@@ -244,6 +266,8 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
                  "allowed)",
         "in_text": f"{f[10]:.0%} of the matched region lies inside the text '{text_line}', which is not the "
                    "design's name (a letter of ordinary text?)",
+        "agree": f"the stages that located the mark agree on its place ({f[11]:.0%} overlap of keypoints, "
+                 "silhouette and learned-window places)",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
                  if v or s in ("shortlist", "inliers", "marknet", "shape"))
@@ -329,7 +353,8 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
             info = ctx.designs.get(d)
             in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], info.title if info else d)
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
-                     ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text)
+                     ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
+                     _agree(d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions))
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
