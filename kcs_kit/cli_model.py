@@ -76,11 +76,14 @@ def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit
 @click.option("--limit", type=int, help="Use only the first N queries.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes analysing the queries at once (when they are not cached yet).")
+@click.option("--ablate", "ablate", multiple=True, metavar="SIGNAL",
+              help="Also score the fit without this signal (and its lead), to see what it adds; repeat for "
+                   "several, 'a+b' for one fit without both.")
 @click.option("--write-benchmarks", is_flag=True, help="Write the table into docs/BENCHMARKS.md (section 'cv').")
 @json_option
 @click.pass_context
 def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: str, limit: int | None, workers: int,
-           write_benchmarks: bool, as_json: bool) -> None:
+           ablate: tuple[str, ...], write_benchmarks: bool, as_json: bool) -> None:
     """Cross-validate the fusion fit: out-of-fold reading, rejection (with its one-sided 90% lower bound),
     top-1 accuracy and ECE per feature set and rejection ratio, and the largest reject_ratio whose bound
     reaches 95%, so choices are made on fitting queries and the held-out benchmark stays unseen.
@@ -89,8 +92,9 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
     Example:
       kcs model cv --queries /tmp/photos-train --folds 5 --ratios 0.25,0.5,1
       kcs model cv --queries /tmp/photos-train --queries /tmp/photos-train2
+      kcs model cv --queries /tmp/photos-train --ablate in_text --ablate in_text+agree
     """
-    from kcs_kit.match.crossval import cross_validate, recommended_ratio, rejection_lower_bound
+    from kcs_kit.match.crossval import ablations, cross_validate, recommended_ratio, rejection_lower_bound
     from kcs_kit.match.train import collect_many
 
     try:
@@ -98,17 +102,21 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
     except ValueError as exc:
         raise click.BadParameter(f"expected numbers separated by commas, found {ratios!r}",
                                  param_hint="--ratios") from exc
+    try:
+        sets = ablations(ablate)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ablate") from exc
     s = settings_of(ctx)
     items = collect_many(s, list(folders), limit=limit, workers=workers,
                          progress=progress_factory("queries", "analysing"))
-    rows = cross_validate(items, folds=folds, ratios=values)
+    rows = cross_validate(items, folds=folds, ratios=values, feature_sets=sets)
     missed = sum(a.missed for a in items)
     if write_benchmarks:
         from kcs_kit.bench.report import machine, update_section
         from kcs_kit.match.crossval import render_markdown
 
         command = "kcs model cv " + " ".join(f"--queries {f}" for f in folders) + \
-            f" --folds {folds} --ratios {ratios}" + \
+            f" --folds {folds} --ratios {ratios}" + "".join(f" --ablate {a}" for a in ablate) + \
             (f" --limit {limit}" if limit else "")
         update_section("cv", render_markdown(rows, command=command, machine=machine(), queries=len(items),
                                              missed=missed))
@@ -122,7 +130,7 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
             rejection = (f"rejection {m.rejection_accuracy:.1%} (90% lower bound {lb:.1%})" if lb is not None
                          else "no query without a design")
             ece0 = f"{m.ece_no_match:.3f}" if m.ece_no_match is not None else "—"
-            click.echo(f"  {r.features:<16} ratio {r.reject_ratio:<5g} reading {m.reading_accuracy:.1%}  "
+            click.echo(f"  {r.features:<24} ratio {r.reject_ratio:<5g} reading {m.reading_accuracy:.1%}  "
                        f"top-1 {m.top1:.1%}  {rejection}  ECE top-1 {m.ece_top1:.3f}  ECE p_no_match {ece0}")
         best = recommended_ratio(rows)
         click.echo("recommended reject_ratio (largest whose rejection lower bound reaches 95%): "

@@ -22,10 +22,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from kcs_kit.bench.metrics import Metrics, Prediction, compute
-from kcs_kit.match.fusion import FEATURES, SIGNALS, fit, rejects
+from kcs_kit.match.fusion import BASE_OF, FEATURES, SIGNALS, fit, rejects
 from kcs_kit.match.train import Analysed, query_hash
 
 FEATURE_SETS = {"signals": tuple(SIGNALS), "signals + leads": tuple(FEATURES)}
+
+
+def ablations(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The default feature sets plus, per entry ('in_text' or 'in_text+agree'), signals + leads without
+    those signals and their leads: what each signal adds, measured out-of-fold.
+
+    >>> list(ablations(["in_text+agree"]))
+    ['signals', 'signals + leads', 'signals + leads - in_text - agree']
+    """
+    sets = dict(FEATURE_SETS)
+    for entry in names:
+        drop = [n.strip() for n in entry.split("+") if n.strip()]
+        unknown = [n for n in drop if n not in SIGNALS]
+        if not drop or unknown:
+            raise ValueError(f"expected signal names joined by '+' from {', '.join(SIGNALS)}, found {entry!r}")
+        sets["signals + leads" + "".join(f" - {n}" for n in drop)] = tuple(
+            f for f in FEATURES if BASE_OF[f] not in drop)
+    return sets
 
 
 @dataclass(frozen=True)
