@@ -124,13 +124,14 @@ def cv_cmd(ctx: click.Context, folders: tuple[Path, ...], folds: int, ratios: st
     def render(rows) -> None:
         click.echo(f"{len(items)} queries, {folds} folds ({missed} with the true design "
                    "never among the candidates: wrong in every row)")
+        width = max((len(r.features) for r in rows), default=0)
         for r in rows:
             m = r.metrics
             lb = rejection_lower_bound(m)
             rejection = (f"rejection {m.rejection_accuracy:.1%} (90% lower bound {lb:.1%})" if lb is not None
                          else "no query without a design")
             ece0 = f"{m.ece_no_match:.3f}" if m.ece_no_match is not None else "—"
-            click.echo(f"  {r.features:<24} ratio {r.reject_ratio:<5g} reading {m.reading_accuracy:.1%}  "
+            click.echo(f"  {r.features:<{width}} ratio {r.reject_ratio:<5g} reading {m.reading_accuracy:.1%}  "
                        f"top-1 {m.top1:.1%}  {rejection}  ECE top-1 {m.ece_top1:.3f}  ECE p_no_match {ece0}")
         best = recommended_ratio(rows)
         click.echo("recommended reject_ratio (largest whose rejection lower bound reaches 95%): "

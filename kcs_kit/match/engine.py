@@ -9,8 +9,9 @@ Pipeline (every step is evidence on the result):
 3. OCR words are matched to the designs' names (exact and trigram-fuzzy) and, with the officer's text, to
    the text collection: more candidates and a strong signal;
 4. geometric verification of the shortlist against the feature store (ratio test + RANSAC homography);
-5. declaration conditioning when a declaration is given (declared HS6 vs the design's codes, declared
-   value vs the genuine price);
+5. where each candidate was found: inside a line of ordinary text (not its name), and whether the stages
+   agree on the place; declaration conditioning when a declaration is given (declared HS6 vs the design's
+   codes, declared value vs the genuine price);
 6. fusion into calibrated probabilities with a "no registered design" option (``fusion.py``).
 
 Example::
