@@ -160,6 +160,9 @@ def test_a_match_inside_a_line_of_text_that_is_not_the_name():
     assert _in_text((120, 105, 160, 135), [OcrWord("EZ", line.box, 0.9, "rapidocr")], "Etsy")[0] == 0.0  # too short
     assert _reads_as("WPath", "UiPath") and _reads_as("Samsung Pay", "Samsung") and not _reads_as("IZEM", "Etsy")
     assert _in_text((120, 105, 160, 135), [OcrWord("WPath", line.box, 0.9, "rapidocr")], "UiPath")[0] == 0.0
+    # a box as wide as its line is the line itself (a wordmark OCR misread), a sliver is no letter
+    assert _in_text((100, 100, 500, 140), [line], "Etsy")[0] == 0.0
+    assert _in_text((120, 118, 160, 122), [line], "Etsy")[0] == 0.0
 
 
 def test_stages_agree_on_where_a_true_mark_is(ws):

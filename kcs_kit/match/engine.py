@@ -48,10 +48,11 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-3"  # 2: mirrored keypoint reading in verification; 3: in_text, agree
+ANALYSIS_VERSION = "signals-4"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
+LETTER_HEIGHT = 2.0  # a letter of a text line is between half and twice the line's height
 
 
 @dataclass
@@ -180,15 +181,23 @@ def _reads_as(text: str, name: str) -> bool:
     return bool(key) and any(SequenceMatcher(None, p.casefold(), key).ratio() >= NAME_LIKE for p in parts)
 
 
+def _letter_of(box: tuple[float, ...], line: tuple[float, ...]) -> bool:
+    """Whether ``box`` is the size of one letter or a few of the text ``line``: as tall as the line (within a
+    factor LETTER_HEIGHT) and at most half as wide. A box as wide as its line is the line itself: a mark
+    that OCR read as a word (a misread wordmark), not a letter inside other text."""
+    h, lh = box[3] - box[1], line[3] - line[1]
+    return lh > 0 and 1 / LETTER_HEIGHT <= h / lh <= LETTER_HEIGHT and 2 * (box[2] - box[0]) <= line[2] - line[0]
+
+
 def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str]:
     """How much of ``box`` (pixels of the photo read) lies inside OCR text lines that do not read as the
-    design's ``name``, and the line covering most of it: a 'logo' found inside 'MADE IN CHINA' is a letter of
-    ordinary text, not a mark."""
+    design's ``name`` and of which it is a letter-sized part, and the line covering most of it: a 'logo'
+    found inside 'MADE IN CHINA' is a letter of ordinary text, not a mark."""
     x0, y0, x1, y1 = box
     area = max((x1 - x0) * (y1 - y0), 1e-6)
     share, best, line = 0.0, 0.0, ""
     for w in words:
-        if len("".join(w.text.split())) < TEXT_LINE_CHARS or _reads_as(w.text, name):
+        if len("".join(w.text.split())) < TEXT_LINE_CHARS or _reads_as(w.text, name) or not _letter_of(box, w.box):
             continue
         ix = max(0.0, min(x1, w.box[2]) - max(x0, w.box[0]))
         iy = max(0.0, min(y1, w.box[3]) - max(y0, w.box[1]))
