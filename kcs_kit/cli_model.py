@@ -34,10 +34,13 @@ def model() -> None:
 @click.option("--force", is_flag=True, help="Activate the new model even if it does not beat the active one on the "
               "held-out share: for when the active model was fitted on some of these queries or on signals that have "
               "changed since (then that comparison favours it; compare with kcs model cv).")
+@click.option("--without", multiple=True, metavar="SIGNAL",
+              help="Leave this signal (and its lead) out of the fit: weight 0, still shown as evidence; for one "
+                   "that kcs model cv --ablate shows adds nothing. Repeat for several.")
 @json_option
 @click.pass_context
 def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit: int | None, workers: int,
-            no_cache: bool, force: bool, as_json: bool) -> None:
+            no_cache: bool, force: bool, without: tuple[str, ...], as_json: bool) -> None:
     """Fit the fusion model on labelled queries; activate it only if it beats the active one on held-out queries.
 
     Use a query package generated with a different seed from the one you evaluate on. The analysed queries
@@ -49,10 +52,16 @@ def fit_cmd(ctx: click.Context, folders: tuple[Path, ...], holdout: float, limit
       kcs model fit --queries /tmp/photos-train
       kcs model fit --queries /tmp/photos-train --queries /tmp/photos-train2
     """
+    from kcs_kit.match.fusion import features_without
     from kcs_kit.match.train import fit_fusion
 
+    try:
+        features_without(without)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--without") from exc
     r = fit_fusion(settings_of(ctx), list(folders), holdout=holdout, limit=limit, workers=workers,
-                   cache=not no_cache, progress=progress_factory("queries", "analysing"), force=force)
+                   cache=not no_cache, progress=progress_factory("queries", "analysing"), force=force,
+                   without=without)
 
     def render(r) -> None:
         click.echo(f"fitted on {r.fitted_on} queries, compared on {r.held_out} held out "

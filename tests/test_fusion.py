@@ -44,6 +44,24 @@ def test_fit_beats_the_prior_on_held_out_data_and_round_trips(tmp_path):
     assert again == model
 
 
+def test_a_signal_left_out_of_the_fit_gets_no_weight(tmp_path):
+    from click.testing import CliRunner
+
+    from kcs_kit.cli import main
+    from kcs_kit.match.fusion import features_without
+
+    feats = features_without(["inliers", "bow"])
+    assert "inliers" not in feats and "inliers_lead" not in feats and "bow" not in feats and "shape_lead" in feats
+    model = fit(synthetic(300, 1), features=feats)
+    assert "inliers" not in model.weights and "inliers_lead" not in model.weights and model.weights["marknet"] != 0
+    assert model.score(np.eye(len(SIGNALS))[[SIGNALS.index("inliers")]])[0] == 0.0  # it counts for nothing
+    with pytest.raises(ValueError, match="found 'colour'"):
+        features_without(["colour"])
+    r = CliRunner().invoke(main, ["--workspace", str(tmp_path), "model", "fit", "--queries", str(tmp_path),
+                                  "--without", "colour"])
+    assert r.exit_code != 0 and "--without" in r.output and "'colour'" in r.output
+
+
 def test_a_worse_model_is_refused():
     good, bad = Scores(100, 0.40, 0.90, 0.03), Scores(100, 0.55, 0.92, 0.03)
     assert decide(good, bad, "clogit-abc")[0] is False  # higher log-loss: refused even with more accuracy

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kcs_kit.bench.metrics import Metrics, Prediction, compute
-from kcs_kit.match.fusion import BASE_OF, FEATURES, SIGNALS, fit, rejects
+from kcs_kit.match.fusion import FEATURES, SIGNALS, features_without, fit, rejects
 from kcs_kit.match.train import Analysed, query_hash
 
 FEATURE_SETS = {"signals": tuple(SIGNALS), "signals + leads": tuple(FEATURES)}
@@ -38,11 +38,9 @@ def ablations(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
     sets = dict(FEATURE_SETS)
     for entry in names:
         drop = [n.strip() for n in entry.split("+") if n.strip()]
-        unknown = [n for n in drop if n not in SIGNALS]
-        if not drop or unknown:
-            raise ValueError(f"expected signal names joined by '+' from {', '.join(SIGNALS)}, found {entry!r}")
-        sets["signals + leads" + "".join(f" - {n}" for n in drop)] = tuple(
-            f for f in FEATURES if BASE_OF[f] not in drop)
+        if not drop:
+            raise ValueError(f"expected signal names joined by '+', found {entry!r}")
+        sets["signals + leads" + "".join(f" - {n}" for n in drop)] = features_without(drop)
     return sets
 
 

@@ -123,6 +123,18 @@ class FusionModel:
 PRIOR_MODEL = FusionModel(dict(PRIOR), PRIOR_NONE)
 
 
+def features_without(drop: Sequence[str]) -> tuple[str, ...]:
+    """FEATURES without the signals ``drop`` and the features derived from them (their leads).
+
+    >>> "shape_lead" in features_without(["shape"]) or "shape" in features_without(["shape"])
+    False
+    """
+    unknown = [n for n in drop if n not in SIGNALS]
+    if unknown:
+        raise ValueError(f"expected signal names from {', '.join(SIGNALS)}, found {', '.join(map(repr, unknown))}")
+    return tuple(f for f in FEATURES if BASE_OF[f] not in drop)
+
+
 @dataclass(frozen=True)
 class Example:
     """One labelled query: candidate signals, query signals, index of the true candidate (-1 = none)."""

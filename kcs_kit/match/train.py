@@ -25,7 +25,7 @@ import numpy as np
 from kcs_kit.config import Settings
 from kcs_kit.errors import ImageError, SchemaError
 from kcs_kit.match.context import FUSION_FILE, get_context
-from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, Example, FusionModel, fit
+from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, Example, FusionModel, features_without, fit
 
 CACHE_DIR = Path("models") / "cache"
 
@@ -243,10 +243,12 @@ def decide(before: Scores, after: Scores, current_version: str, *, force: bool =
 
 def fit_fusion(settings: Settings, folders: Sequence[Path], *, holdout: float = 0.3,
                limit: int | None = None, progress: Callable[[int], Callable[[int], None]] | None = None,
-               workers: int = 1, cache: bool = True, force: bool = False) -> FitReport:
+               workers: int = 1, cache: bool = True, force: bool = False, without: Sequence[str] = ()) -> FitReport:
     """Fit on the query package(s), compare with the active model on the held-out share, activate if better
     (or in any case with ``force``: when the active model was fitted on some of these queries, or on signals
-    that have changed since, the comparison favours it; decide with ``kcs model cv`` instead)."""
+    that have changed since, the comparison favours it; decide with ``kcs model cv`` instead). ``without``:
+    signals the fit leaves out (weight 0; still computed and shown as evidence), as ``kcs model cv --ablate``
+    measures them."""
     folders = [Path(f) for f in folders]
     rows = collect_many(settings, folders, limit=limit, progress=progress, workers=workers, cache=cache)
     train = [ex for a in rows if (ex := a.example()) is not None and not _held_out(a.query_id, holdout)]
@@ -256,7 +258,9 @@ def fit_fusion(settings: Settings, folders: Sequence[Path], *, holdout: float = 
                           f"{len(train) + len(test)}",
                           hint="generate more with kcs bench photos --n 600")
     current = get_context(settings).fusion
-    new = fit(train, trained_on=f"{' + '.join(f.name for f in folders)}: {len(train)} queries")
+    features = features_without(without)
+    new = fit(train, features=features, trained_on=f"{' + '.join(f.name for f in folders)}: {len(train)} queries"
+              + "".join(f", without {n}" for n in without))
     before, after = score(current, test), score(new, test)
     better, reason = decide(before, after, current.version, force=force)
     path = str(new.save(settings.workspace / FUSION_FILE)) if better else None
