@@ -140,12 +140,15 @@ def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: 
                      max(marknet, 0.0), max(shape, 0.0), in_text, agree])
 
 
+def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
+    """The area two boxes (x0, y0, x1, y1) have in common."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def _contained(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     """How much of the smaller of two boxes lies inside the other (1: one holds the other)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return ix * iy / small if small > 0 else 0.0
+    return _intersection(a, b) / small if small > 0 else 0.0
 
 
 def _agree(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
@@ -193,17 +196,15 @@ def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str
     """How much of ``box`` (pixels of the photo read) lies inside OCR text lines that do not read as the
     design's ``name`` and of which it is a letter-sized part, and the line covering most of it: a 'logo'
     found inside 'MADE IN CHINA' is a letter of ordinary text, not a mark."""
-    x0, y0, x1, y1 = box
-    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
     share, best, line = 0.0, 0.0, ""
     for w in words:
         if len("".join(w.text.split())) < TEXT_LINE_CHARS or _reads_as(w.text, name) or not _letter_of(box, w.box):
             continue
-        ix = max(0.0, min(x1, w.box[2]) - max(x0, w.box[0]))
-        iy = max(0.0, min(y1, w.box[3]) - max(y0, w.box[1]))
-        share += ix * iy / area
-        if ix * iy > best:
-            best, line = ix * iy, w.text
+        inter = _intersection(box, w.box)
+        share += inter / area
+        if inter > best:
+            best, line = inter, w.text
     return min(share, 1.0), line
 
 
