@@ -260,7 +260,7 @@ def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, f
 
 
 def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_word: str | None,
-              text_line: str | None) -> tuple[Evidence, ...]:
+              text_line: str | None = None) -> tuple[Evidence, ...]:
     details = {
         "shortlist": f"global shape/texture similarity {f[0]:.2f}",
         "bow": f"shared visual words {f[1]:.2f}",
