@@ -151,29 +151,34 @@ def _contained(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return _intersection(a, b) / small if small > 0 else 0.0
 
 
+def _places(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
+            shape_regions: dict[str, tuple], *, plausible_only: bool = False) -> list[tuple]:
+    """(photo, box in original pixels) where each stage found design ``d``, most precise first: the
+    keypoints' region (only a plausible transform's with ``plausible_only``), the silhouette's (when it
+    stands out) and the learned encoder's best window."""
+    out = [(where, tuple(v / scale for v in ver.region))] if ver.region and (ver.plausible or not plausible_only) \
+        else []
+    if shape >= SHAPE_REGION and d in shape_regions:
+        out.append(shape_regions[d])
+    if d in windows:
+        out.append(windows[d])
+    return out
+
+
+def _locate(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
+            shape_regions: dict[str, tuple]) -> tuple[int | None, tuple | None]:
+    """(photo, box) where design ``d`` was found: the most precise of ``_places``; (None, None) when nowhere."""
+    return next(iter(_places(d, ver, where, scale, shape, windows, shape_regions)), (None, None))
+
+
 def _agree(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
            shape_regions: dict[str, tuple]) -> float:
     """Whether independent stages found design ``d`` in the same place: the best overlap between the places
     given by the keypoints (a plausible transform), the silhouette (when it stands out) and marknet's best
     window. A true mark is found where it is by each; a chance likeness lands anywhere."""
-    places = [(where, tuple(v / scale for v in ver.region))] if ver.region and ver.plausible else []
-    if shape >= SHAPE_REGION and d in shape_regions:
-        places.append(shape_regions[d])
-    if d in windows:
-        places.append(windows[d])
+    places = _places(d, ver, where, scale, shape, windows, shape_regions, plausible_only=True)
     return max((_contained(a[1], b[1]) for i, a in enumerate(places) for b in places[i + 1:] if a[0] == b[0]),
                default=0.0)
-
-
-def _locate(d: str, ver: Verification, where: int | None, scale: float, shape: float, windows: dict[str, tuple],
-            shape_regions: dict[str, tuple]) -> tuple[int | None, tuple | None]:
-    """(photo, box in original pixels) where design ``d`` was found: the keypoints' region, else the
-    silhouette's (when it stands out), else the learned encoder's best window; (None, None) when nowhere."""
-    if ver.region:
-        return where, tuple(v / scale for v in ver.region)
-    if shape >= SHAPE_REGION and d in shape_regions:
-        return shape_regions[d]
-    return windows.get(d, (None, None))
 
 
 def _reads_as(text: str, name: str) -> bool:
@@ -198,10 +203,11 @@ def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str
     found inside 'MADE IN CHINA' is a letter of ordinary text, not a mark."""
     area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
     share, best, line = 0.0, 0.0, ""
-    for w in words:
-        if len("".join(w.text.split())) < TEXT_LINE_CHARS or _reads_as(w.text, name) or not _letter_of(box, w.box):
-            continue
+    for w in words:  # cheapest tests first: this runs for every candidate
         inter = _intersection(box, w.box)
+        if not inter or len("".join(w.text.split())) < TEXT_LINE_CHARS or not _letter_of(box, w.box) \
+                or _reads_as(w.text, name):
+            continue
         share += inter / area
         if inter > best:
             best, line = inter, w.text
@@ -358,14 +364,15 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     for d in cands:
         ver, where, scale = verified[d]
         in_text = 0.0
-        photo, box = _locate(d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
+        place_args = (d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
+        photo, box = _locate(*place_args)
         if box is not None and photo is not None and not ocr.get(d):  # the design's name read: text expected
             px = loaded[photo].scale
             info = ctx.designs.get(d)
             in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], info.title if info else d)
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                      ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
-                     _agree(d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions))
+                     _agree(*place_args))
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,

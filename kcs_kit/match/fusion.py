@@ -37,8 +37,7 @@ BASE_OF = {**{s: s for s in SIGNALS}, **{f"{s}_lead": s for s in LEADS}}
 # Prior weights: hand-set from what each signal means, before any fitting (documented, not tuned); in_text
 # counts against a candidate: its mark found inside a line of ordinary text is likely a letter of that text.
 PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
-         "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0,
-         "agree": 1.0}
+         "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0, "agree": 1.0}
 PRIOR_NONE = 7.5
 
 
