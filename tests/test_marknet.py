@@ -14,7 +14,7 @@ from test_match import render, scene
 from kcs_kit.embed.cnn import CANVAS, META, WEIGHTS, MarkNetEncoder, design_canvas
 from kcs_kit.embed.cnn_recipe import make_batch, mark_masks
 from kcs_kit.errors import KcsError
-from kcs_kit.index.marknet import load_vectors
+from kcs_kit.index.marknet import DesignVectors, hubness, load_vectors
 from kcs_kit.registry import store
 
 
@@ -68,6 +68,36 @@ def test_a_warped_mark_on_a_background_finds_its_design(ws):
         scores, _ = vecs.scores(vecs.encoder.photo_windows(photo)[0])
         hits += max(scores, key=lambda x: scores[x]) == d
     assert hits >= 6  # of 8: the learned encoder alone, before verification and fusion
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def test_hubness_leaves_out_the_designs_own_views_and_is_highest_for_a_generic_drawing():
+    rng = np.random.default_rng(0)
+    base = _unit(rng.normal(size=(100, 64)))
+    generic = _unit(base[1:6].sum(0))  # like five drawings at once
+    matrix = np.vstack([base, base[7:8], generic[None]])  # design 7 registered with two identical views
+    ids = np.array([f"d{i}" for i in range(100)] + ["d7", "generic"])
+    hub = hubness(ids, matrix)
+    assert hub.shape == (102,) and hub[101] == hub.max() and hub[101] > 0.35
+    assert hub[7] < 0.5 and hub[100] == pytest.approx(hub[7])  # its own second view does not count
+
+
+def test_a_window_like_many_drawings_loses_to_one_like_this_drawing_only():
+    rng = np.random.default_rng(1)
+    matrix = _unit(rng.normal(size=(100, 64)))
+    ids = np.array([f"d{i}" for i in range(100)])
+    blob = _unit(matrix[0:4].sum(0))  # cosine ~0.5 with designs 0-3
+    noise = rng.normal(size=64)
+    noise -= (noise @ matrix[0]) * matrix[0]
+    mark = _unit(0.45 * matrix[0] + 0.89 * _unit(noise))  # cosine 0.45 with design 0 only
+    windows = np.vstack([blob, mark])
+    assert (windows @ matrix.T)[:, 0].argmax() == 0  # the plain cosine prefers the blob
+    vecs = DesignVectors(MarkNetEncoder.load(), ids, matrix, hubness(ids, matrix))
+    scores, where = vecs.scores(windows)
+    assert where["d0"] == 1 and scores["d0"] < 0.45
 
 
 def test_recipe_is_seeded_and_in_range():

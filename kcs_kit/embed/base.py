@@ -99,6 +99,22 @@ def get(family: str, name: str, settings: Any) -> Any:
     return registry[name](settings)
 
 
+HUB_K = 10
+
+
+def hub_k(n: int) -> int:
+    """Neighbours that define "usual" similarity: 10, or fewer in a small registry (the neighbourhood must
+    stay a small part of the registry, else every score looks unusual)."""
+    return max(1, min(HUB_K, n // 40))
+
+
+def place_hubness(sims: np.ndarray) -> np.ndarray:
+    """How much each place (photo window, region) of (m places, n rows) similarities looks like drawings in
+    general: the mean of its k best similarities (0 in a registry too small to say)."""
+    k = hub_k(sims.shape[1])
+    return np.sort(sims, 1)[:, -k:].mean(1) if sims.shape[1] > k else np.zeros(len(sims), np.float32)
+
+
 def best_per_design(ids: np.ndarray, sims: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
     """From (m places, n rows) similarities with one design id per row (a design may have several views):
     each design's best similarity over places and rows, and the place (window, region) that gave it."""

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kcs_kit.embed.base import best_per_design
+from kcs_kit.embed.base import best_per_design, hub_k, place_hubness
 
 VERSION = "2"  # of the descriptor: stored descriptors of another version are rebuilt
 NR, NT = 12, 48  # radial and angular bins of the polar grid
@@ -44,7 +44,6 @@ MIN_AREA = 0.002  # regions smaller than this share of the photo are noise
 MIN_PART = 0.0002  # ... but parts this small still join a group (the dot of an i)
 MAX_AREA = 0.7  # ... larger ones are background
 MAX_REGIONS = 96
-HUB_K = 10
 HUB_WEIGHT = 0.5  # as in CSLS: 2 cos - r_region - r_design, halved
 
 
@@ -194,12 +193,6 @@ def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
     return out
 
 
-def hub_k(n: int) -> int:
-    """Neighbours that define "usual" similarity: 10, or fewer in a small registry (the neighbourhood must
-    stay a small part of the registry, else every score looks unusual)."""
-    return max(1, min(HUB_K, n // 40))
-
-
 class ShapeIndex:
     """Polar descriptors of the registered drawings, compared with a photo's regions in a few matrix products."""
 
@@ -239,6 +232,4 @@ class ShapeIndex:
         if not regions or not self.n:
             return {}, {}
         corr = self.correlations(np.stack([r.descriptor for r in regions]))
-        k = hub_k(self.n)
-        region_hub = np.sort(corr, 1)[:, -k:].mean(1) if self.n > k else np.zeros(len(corr), np.float32)
-        return best_per_design(self.ids, corr - HUB_WEIGHT * (self.hub[None, :] + region_hub[:, None]))
+        return best_per_design(self.ids, corr - HUB_WEIGHT * (self.hub[None, :] + place_hubness(corr)[:, None]))
