@@ -112,7 +112,9 @@ def place_hubness(sims: np.ndarray) -> np.ndarray:
     """How much each place (photo window, region) of (m places, n rows) similarities looks like drawings in
     general: the mean of its k best similarities (0 in a registry too small to say)."""
     k = hub_k(sims.shape[1])
-    return np.sort(sims, 1)[:, -k:].mean(1) if sims.shape[1] > k else np.zeros(len(sims), np.float32)
+    if sims.shape[1] <= k:
+        return np.zeros(len(sims), np.float32)
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(1)  # the k best in linear time (a sort: ~10x slower)
 
 
 def best_per_design(ids: np.ndarray, sims: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:

@@ -55,7 +55,7 @@ def hubness(ids: np.ndarray, matrix: np.ndarray, chunk: int = 512) -> np.ndarray
     for start in range(0, n, chunk):
         sims = matrix[start:start + chunk] @ matrix.T
         sims[codes[start:start + chunk, None] == codes[None, :]] = -1.0  # not the design's own views
-        out[start:start + chunk] = np.sort(sims, 1)[:, -k:].mean(1)
+        out[start:start + chunk] = np.partition(sims, -k, axis=1)[:, -k:].mean(1)
     return out
 
 
@@ -70,9 +70,10 @@ class DesignVectors:
         """Best hubness-corrected cosine of each design over the windows, and the index of that window."""
         if not len(windows) or not len(self.ids):
             return {}, {}
-        sims = windows @ self.matrix.T
-        return best_per_design(self.ids, sims - WINDOW_HUB * place_hubness(sims)[:, None]
-                               - DESIGN_HUB * self.hub[None, :])
+        sims = windows @ self.matrix.T  # (windows, rows): ~2,700 x 3,403 for a photo, corrected in place
+        sims -= WINDOW_HUB * place_hubness(sims)[:, None]
+        sims -= DESIGN_HUB * self.hub[None, :]
+        return best_per_design(self.ids, sims)
 
 
 def _path(settings: Settings, version: str) -> Path:
