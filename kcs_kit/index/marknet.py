@@ -35,7 +35,7 @@ import numpy as np
 import polars as pl
 
 from kcs_kit.config import Settings
-from kcs_kit.embed.base import best_per_design, hub_k, place_hubness
+from kcs_kit.embed.base import best_per_design, place_hubness
 from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
@@ -46,16 +46,12 @@ DESIGN_HUB = 0.25  # weight of a drawing's hubness among the other drawings
 
 def hubness(ids: np.ndarray, matrix: np.ndarray, chunk: int = 512) -> np.ndarray:
     """Per row: the mean cosine of the drawing with its k most similar drawings of other designs."""
-    n = len(ids)
-    if n <= 1:
-        return np.zeros(n, np.float32)
-    k = hub_k(n)
     codes = np.unique(ids, return_inverse=True)[1]
-    out = np.zeros(n, np.float32)
-    for start in range(0, n, chunk):
+    out = np.zeros(len(ids), np.float32)
+    for start in range(0, len(ids), chunk):
         sims = matrix[start:start + chunk] @ matrix.T
         sims[codes[start:start + chunk, None] == codes[None, :]] = -1.0  # not the design's own views
-        out[start:start + chunk] = np.partition(sims, -k, axis=1)[:, -k:].mean(1)
+        out[start:start + chunk] = place_hubness(sims)  # the k best, as for a photo's windows
     return out
 
 
