@@ -14,7 +14,7 @@ from test_match import render, scene
 from kcs_kit.embed.cnn import CANVAS, META, WEIGHTS, MarkNetEncoder, design_canvas
 from kcs_kit.embed.cnn_recipe import make_batch, mark_masks
 from kcs_kit.errors import KcsError
-from kcs_kit.index.marknet import DesignVectors, hubness, load_vectors
+from kcs_kit.index.marknet import HUB_KIND, DesignVectors, _path, hubness, load_vectors, window_bank
 from kcs_kit.registry import store
 
 
@@ -98,6 +98,48 @@ def test_a_window_like_many_drawings_loses_to_one_like_this_drawing_only():
     vecs = DesignVectors(MarkNetEncoder.load(), ids, matrix, hubness(ids, matrix))
     scores, where = vecs.scores(windows)
     assert where["d0"] == 1 and scores["d0"] < 0.45
+
+
+def test_a_drawings_hubness_among_photo_windows_leaves_out_the_windows_of_its_own_mark():
+    rng = np.random.default_rng(2)
+    matrix = _unit(rng.normal(size=(3, 64)))
+    ids = np.array(["a", "b", "c"])
+    bank = np.vstack([matrix[0], matrix[0], _unit(0.6 * matrix[0] + 0.8 * matrix[1]), _unit(rng.normal(size=(40, 64)))])
+    bank_ids = np.array(["a", "a", "b"] + ["x"] * 40)
+    hub = hubness(ids, matrix, bank, bank_ids, k=1)
+    sims = matrix @ bank.T
+    assert hub[0] == pytest.approx(sims[0, 2:].max(), abs=1e-5) and hub[0] < 0.99  # not its own windows (cosine 1)
+    assert hub[1] == pytest.approx(np.delete(sims[1], 2).max(), abs=1e-5)
+    assert hubness(ids, matrix, bank, np.array(["b"] * len(bank)), k=1)[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_window_bank_is_seeded_and_labels_every_window_with_the_mark_of_its_crop():
+    imgs = [np.full((40, 40, 3), 255, np.uint8) for _ in range(3)]
+    for i, im in enumerate(imgs):
+        im[5 + i:30, 8:20 + 5 * i] = 0
+    enc = MarkNetEncoder.load()
+    a, la = window_bank(enc, mark_masks(imgs), crops=8, seed=4)
+    b, lb = window_bank(enc, mark_masks(imgs), crops=8, seed=4)
+    assert a.shape == (8 * 25, enc.dim) and np.array_equal(a, b) and np.array_equal(la, lb)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-4)
+    assert sorted(np.unique(la).tolist()) == [0, 1, 2] and all(np.all(la[i:i + 25] == la[i]) for i in range(0, 200, 25))
+
+
+def test_built_vectors_keep_the_photo_window_hubness_and_an_older_file_is_not_used(ws, tmp_path):
+    vecs = load_vectors(ws)
+    assert vecs is not None and vecs.hub.shape == vecs.ids.shape
+    assert 0.2 < float(vecs.hub.min()) <= float(vecs.hub.max()) < 1
+    path = _path(ws, vecs.encoder.version)
+    keep = tmp_path / "keep.npz"
+    shutil.copy(path, keep)
+    try:
+        z = dict(np.load(path))
+        z["hub_kind"] = np.array("drawings")  # as if written by an older kcs-kit
+        np.savez(path, **z)
+        assert load_vectors(ws) is None
+    finally:
+        shutil.copy(keep, path)
+    assert HUB_KIND != "drawings" and load_vectors(ws) is not None
 
 
 def test_recipe_is_seeded_and_in_range():

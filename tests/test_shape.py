@@ -8,8 +8,9 @@ import pytest
 from conftest import indexed_workspace
 from test_match import render, scene
 
+from kcs_kit.embed.cnn import design_canvas
 from kcs_kit.embed.shape import NT, ShapeIndex, describe, design_mask, photo_regions
-from kcs_kit.index.shape import load_shapes
+from kcs_kit.index.shape import load_shapes, photo_hubness, region_bank
 from kcs_kit.registry import store
 
 
@@ -72,11 +73,19 @@ def test_different_silhouettes_correlate_less():
     assert _corr(describe(ring), describe(disk)) < _corr(describe(_warp(ring, 20, 0.1, 0.7, False)), describe(ring))
 
 
-def test_hubness_is_highest_for_the_drawing_most_like_the_others():
-    squares = [np.pad(np.ones((60 + 4 * i, 60), np.uint8), 20) for i in range(4)]
-    descs = np.stack([describe(m) for m in [*squares, _letter_f()]])
-    hub = ShapeIndex.hubness(descs, k=2)
-    assert hub.shape == (5,) and hub[:4].min() > hub[4]  # four near-identical squares vs one F
+def test_silhouette_hubness_among_photo_regions_leaves_out_the_crops_of_the_drawings_own_mark():
+    square = np.pad(np.ones((60, 60), np.uint8), 20)
+    masks = {d: 1.0 - design_canvas(np.repeat((255 * (1 - m))[:, :, None], 3, 2).astype(np.uint8))
+             for d, m in (("square", square), ("f", _letter_f()))}
+    descs = np.stack([describe(m) for m in (square, _letter_f(), square)])
+    ids = np.array(["square", "f", "copy"])  # copy: the square drawing registered as another design
+    hub = photo_hubness(ids, descs, masks, crops=24)
+    assert hub.shape == (3,) and np.all(hub > 0) and np.all(hub < 1)
+    assert hub[2] > hub[0] + 0.02  # the copy counts the square's crops as others; the square does not
+    bank, marks = region_bank(np.stack([masks["f"], masks["square"]]), crops=6, seed=3)
+    again, marks2 = region_bank(np.stack([masks["f"], masks["square"]]), crops=6, seed=3)
+    assert len(bank) == len(marks) > 6 and np.array_equal(bank, again) and np.array_equal(marks, marks2)
+    assert set(marks.tolist()) == {0, 1}
 
 
 def test_regions_find_a_coloured_mark_on_a_textured_background():

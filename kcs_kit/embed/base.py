@@ -111,10 +111,15 @@ def hub_k(n: int) -> int:
 def place_hubness(sims: np.ndarray) -> np.ndarray:
     """How much each place (photo window, region) of (m places, n rows) similarities looks like drawings in
     general: the mean of its k best similarities (0 in a registry too small to say)."""
-    k = hub_k(sims.shape[1])
+    return top_k_mean(sims, hub_k(sims.shape[1]))
+
+
+def top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
+    """Per row of (m, n) similarities: the mean of its k best (0 when n <= k), in linear time (np.partition;
+    a sort is ~10x slower)."""
     if sims.shape[1] <= k:
         return np.zeros(len(sims), np.float32)
-    return np.partition(sims, -k, axis=1)[:, -k:].mean(1)  # the k best in linear time (a sort: ~10x slower)
+    return np.partition(sims, -k, axis=1)[:, -k:].mean(1)
 
 
 def best_per_design(ids: np.ndarray, sims: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kcs_kit.embed.base import best_per_design, hub_k, place_hubness
+from kcs_kit.embed.base import best_per_design, place_hubness
 
 VERSION = "2"  # of the descriptor: stored descriptors of another version are rebuilt
 NR, NT = 12, 48  # radial and angular bins of the polar grid
@@ -203,20 +203,6 @@ class ShapeIndex:
         spec = np.fft.rfft(descriptors, axis=-1) if self.n else np.zeros((0, 1, NT // 2 + 1), np.complex64)
         self._dconj = np.conj(spec).transpose(2, 1, 0).astype(np.complex64)  # (K, rows, n)
         self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
-
-    @staticmethod
-    def hubness(descriptors: np.ndarray, k: int | None = None, chunk: int = 128) -> np.ndarray:
-        """How much each drawing looks like drawings in general: the mean of its k best correlations with the
-        other registered drawings. Simple shapes (a disk, a triangle) correlate well with everything; the
-        score subtracts half of this (as in cross-domain similarity local scaling) so they stop winning."""
-        idx = ShapeIndex(np.arange(len(descriptors)), descriptors)
-        k = k or hub_k(len(descriptors))
-        out = np.zeros(len(descriptors), np.float32)
-        for start in range(0, len(descriptors), chunk):
-            c = idx.correlations(descriptors[start:start + chunk])
-            c[np.arange(len(c)), np.arange(start, start + len(c))] = -1.0
-            out[start:start + chunk] = np.sort(c, 1)[:, -k:].mean(1)
-        return out
 
     def correlations(self, regions: np.ndarray) -> np.ndarray:
         """(m regions, n designs): the best correlation over all rotations and a mirror image."""

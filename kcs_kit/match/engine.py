@@ -48,8 +48,8 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-5"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
-# 5: marknet hubness-corrected
+ANALYSIS_VERSION = "signals-7"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+# 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions)
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
