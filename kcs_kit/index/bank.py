@@ -14,7 +14,7 @@ Example::
 
     >>> from kcs_kit.index.bank import crop_count
     >>> crop_count(20), crop_count(3403), crop_count(300_000)
-    (1024, 3403, 4096)
+    (256, 3403, 4096)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-BANK_CROPS = (1024, 4096)  # crops: one per design, at least / at most
+BANK_CROPS = (256, 4096)  # crops: one per design, at least / at most
 BANK_SEED = 0
 
 
