@@ -19,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,42 @@ def top_k_others(sims: np.ndarray, own: np.ndarray, bank_own: np.ndarray, k: int
 
     sims[own[:, None] == bank_own[None, :]] = -1.0
     return top_k_mean(sims, k)
+
+
+def keep_mask(masks: dict[str, np.ndarray], in_bank: set[str], design_id: str, view: int, rgb: np.ndarray) -> None:
+    """Keep the first view of a bank design (``in_bank``) in ``masks`` as the 96-px ink mask its crops are
+    drawn from."""
+    from kcs_kit.embed.cnn import design_canvas
+
+    if view == 0 and design_id in in_bank:
+        masks[design_id] = 1.0 - design_canvas(rgb)
+
+
+def draw_bank(masks: dict[str, np.ndarray], make: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """A bank made by ``make`` (ink masks (n, 96, 96) -> bank entries and, per entry, the index of its mark)
+    from ``masks`` (design id -> ink mask): the entries and, per entry, the design id of its mark."""
+    names = sorted(masks)
+    bank, which = make(np.stack([masks[d] for d in names]))
+    return bank, np.array(names)[which]
+
+
+def bank_k(size: int, per_k: int) -> int:
+    """Neighbours among ``size`` bank entries: one per ``per_k`` entries, 5 to 50."""
+    return max(5, min(50, size // per_k))
+
+
+def hubness(ids: np.ndarray, rows: np.ndarray, bank_ids: np.ndarray, similarity: Callable[[np.ndarray], np.ndarray],
+            k: int, chunk: int = 256) -> np.ndarray:
+    """Per drawing (``rows``, of designs ``ids``): the mean of its k best similarities with bank entries of
+    other marks; ``similarity(rows)`` gives the (len(rows), bank) similarities, computed ``chunk`` rows at a
+    time."""
+    own, other = codes(ids, bank_ids)
+    out = np.zeros(len(ids), np.float32)
+    for start in range(0, len(ids), chunk):
+        out[start:start + chunk] = top_k_others(similarity(rows[start:start + chunk]), own[start:start + chunk],
+                                                other, k)
+    return out
 
 
 def codes(ids: np.ndarray, bank_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

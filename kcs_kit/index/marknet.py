@@ -44,8 +44,9 @@ import polars as pl
 
 from kcs_kit.config import Settings
 from kcs_kit.embed.base import best_per_design, hub_k, place_hubness
-from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder, _torch, design_canvas
-from kcs_kit.index.bank import BANK_SEED, bank_designs, codes, crop_count, photo_like_crops, top_k_others
+from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder, _torch
+from kcs_kit.index.bank import BANK_SEED, bank_designs, bank_k, crop_count, draw_bank, keep_mask, photo_like_crops
+from kcs_kit.index.bank import hubness as bank_hubness
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 BATCH = 64
@@ -55,19 +56,11 @@ HUB_KIND = "photo-windows-1"  # what the stored hubness measures (files of anoth
 BANK_WINDOWS_PER_K = 5000  # k = bank windows / 5,000 (17 at the demo registry), 5 to 50
 
 
-def hubness(ids: np.ndarray, matrix: np.ndarray, bank: np.ndarray | None = None,
-            bank_ids: np.ndarray | None = None, k: int | None = None, chunk: int = 256) -> np.ndarray:
-    """Per row: the drawing's mean cosine with its k most similar rows of ``bank`` that belong to other
-    designs (``bank`` = the drawings themselves by default, k as for a photo's windows)."""
-    if bank is None or bank_ids is None:
-        bank, bank_ids = matrix, ids
-    own, other = codes(ids, bank_ids)
-    k = k or hub_k(len(bank))
-    out = np.zeros(len(ids), np.float32)
-    for start in range(0, len(ids), chunk):
-        out[start:start + chunk] = top_k_others(matrix[start:start + chunk] @ bank.T, own[start:start + chunk],
-                                                other, k)
-    return out
+def hubness(ids: np.ndarray, matrix: np.ndarray, bank: np.ndarray, bank_ids: np.ndarray, k: int | None = None
+            ) -> np.ndarray:
+    """Per row: the drawing's mean cosine with its k most similar rows of ``bank`` (windows, or other
+    drawings) that belong to other designs (k as for a photo's windows by default)."""
+    return bank_hubness(ids, matrix, bank_ids, lambda rows: rows @ bank.T, k or hub_k(len(bank)))
 
 
 def window_bank(encoder: MarkNetEncoder, masks: np.ndarray, *, crops: int | None = None,
@@ -90,10 +83,8 @@ def photo_hubness(encoder: MarkNetEncoder, ids: np.ndarray, matrix: np.ndarray,
                   masks: dict[str, np.ndarray], *, seed: int = BANK_SEED) -> np.ndarray:
     """Per row of ``matrix``: the drawing's hubness among photo-like windows of other marks, from a bank
     made of ``masks`` (design id -> ink mask, of the ``bank_designs``)."""
-    names = sorted(masks)
-    bank, which = window_bank(encoder, np.stack([masks[d] for d in names]), seed=seed)
-    k = max(5, min(50, len(bank) // BANK_WINDOWS_PER_K))
-    return hubness(ids, matrix, bank, np.array(names)[which], k=k)
+    bank, bank_ids = draw_bank(masks, lambda m: window_bank(encoder, m, seed=seed))
+    return hubness(ids, matrix, bank, bank_ids, k=bank_k(len(bank), BANK_WINDOWS_PER_K))
 
 
 @dataclass(frozen=True)
@@ -139,8 +130,8 @@ def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callabl
         part = rows[start:start + BATCH]
         images = [np.asarray(Image.open(p).convert("RGB")) for _d, _v, p in part]
         vecs.append(enc.design_vectors(images))
-        masks.update({d: 1.0 - design_canvas(im) for (d, v, _p), im in zip(part, images, strict=True)
-                      if v == 0 and d in in_bank})
+        for (d, v, _p), im in zip(part, images, strict=True):
+            keep_mask(masks, in_bank, d, v, im)
         ids += [d for d, _v, _p in part]
         views += [v for _d, v, _p in part]
         if tick:

@@ -30,7 +30,16 @@ import polars as pl
 
 from kcs_kit.config import Settings
 from kcs_kit.embed.shape import VERSION, ShapeIndex, describe, design_mask, photo_regions
-from kcs_kit.index.bank import BANK_SEED, bank_designs, codes, crop_count, photo_like_crops, top_k_others
+from kcs_kit.index.bank import (
+    BANK_SEED,
+    bank_designs,
+    bank_k,
+    crop_count,
+    draw_bank,
+    hubness,
+    keep_mask,
+    photo_like_crops,
+)
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 HUB_KIND = "photo-regions-1"  # what the stored hubness measures (files of another kind are rebuilt)
@@ -56,19 +65,12 @@ def region_bank(masks: np.ndarray, *, crops: int | None = None, seed: int = BANK
 
 
 def photo_hubness(ids: np.ndarray, matrix: np.ndarray, masks: dict[str, np.ndarray], *, crops: int | None = None,
-                  seed: int = BANK_SEED, chunk: int = 128) -> np.ndarray:
+                  seed: int = BANK_SEED) -> np.ndarray:
     """Per drawing (rows of ``matrix``): the mean of its k best correlations with the regions of photo-like
     crops of other marks (a bank made of ``masks``, design id -> ink mask, of the ``bank_designs``)."""
-    names = sorted(masks)
-    bank, which = region_bank(np.stack([masks[d] for d in names]), crops=crops, seed=seed)
-    own, other = codes(ids, np.array(names)[which])
-    k = max(5, min(50, len(bank) // REGIONS_PER_K))
+    bank, bank_ids = draw_bank(masks, lambda m: region_bank(m, crops=crops, seed=seed))
     regions = ShapeIndex(np.arange(len(bank)), bank)
-    out = np.zeros(len(ids), np.float32)
-    for start in range(0, len(ids), chunk):
-        out[start:start + chunk] = top_k_others(regions.correlations(matrix[start:start + chunk]),
-                                                own[start:start + chunk], other, k)
-    return out
+    return hubness(ids, matrix, bank_ids, regions.correlations, bank_k(len(bank), REGIONS_PER_K), chunk=128)
 
 
 def _path(settings: Settings) -> Path:
@@ -80,8 +82,6 @@ def build_shapes(settings: Settings, active: pl.DataFrame, *, progress: Callable
     """Describe every active design's views unless the file for these designs exists."""
     from PIL import Image
 
-    from kcs_kit.embed.cnn import design_canvas
-
     path, fp = _path(settings), f"{fingerprint(active)}:{HUB_KIND}"
     if is_current(path, fp):
         return path
@@ -92,8 +92,7 @@ def build_shapes(settings: Settings, active: pl.DataFrame, *, progress: Callable
     for d, paths in zip(active["design_id"], active["paths"], strict=True):
         for v, p in enumerate(paths):
             rgb = np.asarray(Image.open(p).convert("RGB"))
-            if v == 0 and d in in_bank:
-                masks[d] = 1.0 - design_canvas(rgb)
+            keep_mask(masks, in_bank, d, v, rgb)
             desc = describe(design_mask(np.asarray(Image.fromarray(rgb).convert("L"))))
             if desc is not None:  # an empty or line-thin drawing has no shape to compare
                 ids.append(d)
