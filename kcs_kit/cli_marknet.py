@@ -24,10 +24,13 @@ from kcs_kit.cli_model import model
                    "their .json must match their SHA-256.")
 @click.option("--lr", default=2e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Peak learning rate (100 warm-up steps, then cosine decay to 0); use a lower one with --init.")
+@click.option("--hard", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of each batch made of groups of look-alike designs (nearest drawings under the network, "
+                   "renewed every 400 steps) instead of random ones: harder negatives, e.g. 0.5 with --init.")
 @json_option
 @click.pass_context
 def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out: Path | None,
-                      init: Path | None, lr: float, as_json: bool) -> None:
+                      init: Path | None, lr: float, hard: float, as_json: bool) -> None:
     """Train marknet, the small CNN that embeds marks, on synthetic crops of the registry's drawings.
 
     Uses the active designs of the workspace registry (a tenth held out by a hash of their id, to measure
@@ -46,7 +49,7 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
 
     out = out or WEIGHTS
     log = (lambda _m: None) if as_json else click.echo
-    meta = train(settings_of(ctx), out, steps=steps, batch=batch, seed=seed, lr=lr, init=init, log=log)
+    meta = train(settings_of(ctx), out, steps=steps, batch=batch, seed=seed, lr=lr, init=init, hard=hard, log=log)
 
     def render(m: dict) -> None:
         click.echo(f"wrote {out} ({m['sha256'][:12]}): {m['steps']} steps in {m['minutes']} min, "

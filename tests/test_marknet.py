@@ -80,7 +80,7 @@ def test_hubness_leaves_out_the_designs_own_views_and_is_highest_for_a_generic_d
     generic = _unit(base[1:6].sum(0))  # like five drawings at once
     matrix = np.vstack([base, base[7:8], generic[None]])  # design 7 registered with two identical views
     ids = np.array([f"d{i}" for i in range(100)] + ["d7", "generic"])
-    hub = hubness(ids, matrix)
+    hub = hubness(ids, matrix, matrix, ids)
     assert hub.shape == (102,) and hub[101] == hub.max() and hub[101] > 0.35
     assert hub[7] < 0.5 and hub[100] == pytest.approx(hub[7])  # its own second view does not count
 
@@ -95,7 +95,7 @@ def test_a_window_like_many_drawings_loses_to_one_like_this_drawing_only():
     mark = _unit(0.45 * matrix[0] + 0.89 * _unit(noise))  # cosine 0.45 with design 0 only
     windows = np.vstack([blob, mark])
     assert (windows @ matrix.T)[:, 0].argmax() == 0  # the plain cosine prefers the blob
-    vecs = DesignVectors(MarkNetEncoder.load(), ids, matrix, hubness(ids, matrix))
+    vecs = DesignVectors(MarkNetEncoder.load(), ids, matrix, hubness(ids, matrix, matrix, ids))
     scores, where = vecs.scores(windows)
     assert where["d0"] == 1 and scores["d0"] < 0.45
 
@@ -162,6 +162,30 @@ def test_training_writes_weights_with_their_hash(ws, tmp_path):
     assert meta["steps"] >= 1 and meta["designs_trained"] >= 15
     enc = MarkNetEncoder.load(out)
     assert enc.version == json.loads(out.with_suffix(".json").read_text())["sha256"][:12]
+
+
+def test_hard_batches_hold_groups_of_look_alike_designs_and_distinct_designs_only():
+    from kcs_kit.embed.cnn_train import HARD_GROUP, batch_labels, neighbours
+
+    # eight families of three near-identical drawings (a bar at one of eight angles, slightly thickened)
+    masks = torch.zeros(24, CANVAS, CANVAS)
+    yy, xx = torch.meshgrid(torch.arange(CANVAS) - 48.0, torch.arange(CANVAS) - 48.0, indexing="ij")
+    for i in range(24):
+        a = np.pi * (i // 3) / 8
+        dist = (xx * np.sin(a) - yy * np.cos(a)).abs()
+        masks[i] = ((dist < 6 + i % 3) & (xx.abs() < 30) & (yy.abs() < 30)).float()
+    net = MarkNetEncoder.load().net
+    near = neighbours(net, masks, k=2)
+    assert near.shape == (24, 2) and not any(i in near[i].tolist() for i in range(24))
+    family = sum(int(j) // 3 == i // 3 for i in range(24) for j in near[i])
+    assert family >= 36  # of 48: the trained network finds most of each drawing's two look-alikes
+    g = torch.Generator().manual_seed(0)
+    far = torch.stack([(torch.arange(16) + 1 + i) % 100 for i in range(100)])  # i's neighbours: i+1 .. i+16
+    labels = batch_labels(100, 32, g, far, hard=0.5).tolist()
+    assert len(labels) == len(set(labels)) == 32
+    groups = [labels[i:i + HARD_GROUP] for i in range(0, 16, HARD_GROUP)]
+    assert all(all(0 < (d - grp[0]) % 100 <= 16 for d in grp[1:]) for grp in groups)  # a design and its neighbours
+    assert len(batch_labels(100, 32, g, None, hard=0.5).unique()) == 32
 
 
 def test_training_further_starts_from_the_given_weights_and_records_the_chain(ws, tmp_path):

@@ -53,21 +53,69 @@ def load_masks(settings: Settings, log: Callable[[str], None] = print) -> tuple[
     return ids, mark_masks(images)
 
 
-def _history(before: dict, steps: int, seed: int, lr: float) -> list[dict]:
+HARD_GROUP = 8  # a hard group: a design and 7 of its HARD_POOL most similar drawings
+HARD_POOL = 16
+HARD_REFRESH = 400  # steps between two new neighbour lists (the network moves)
+
+
+def neighbours(net, masks, k: int = HARD_POOL, chunk: int = 256):
+    """Each training drawing's ``k`` most similar other drawings under the network as it is now (torch (n, k))."""
+    import torch
+
+    was_training = net.training
+    net.eval()
+    with torch.inference_mode():
+        v = torch.cat([net(masks[i:i + chunk][:, None]) for i in range(0, len(masks), chunk)])
+    net.train(was_training)
+    sims = v @ v.T
+    sims.fill_diagonal_(-2.0)
+    return sims.topk(min(k, len(masks) - 1), dim=1).indices
+
+
+def batch_labels(n: int, batch: int, g, near=None, hard: float = 0.0):
+    """``batch`` distinct designs of ``n``: a ``hard`` share in groups of a design and some of its ``near``
+    neighbours (look-alikes, the negatives a photo must be told apart from), the rest drawn at random."""
+    import torch
+
+    if near is None or hard <= 0:
+        return torch.randperm(n, generator=g)[:batch]
+    chosen: dict[int, None] = {}
+    want = round(batch * hard)
+    for seed_design in torch.randperm(n, generator=g).tolist():
+        if len(chosen) >= want:
+            break
+        if seed_design in chosen:
+            continue
+        pick = near[seed_design][torch.randperm(near.shape[1], generator=g)[:HARD_GROUP - 1]].tolist()
+        for d in [seed_design, *pick]:
+            if len(chosen) < want:
+                chosen.setdefault(int(d))
+    for d in torch.randperm(n, generator=g).tolist():
+        if len(chosen) >= batch:
+            break
+        chosen.setdefault(d)
+    return torch.tensor(list(chosen))
+
+
+def _history(before: dict, steps: int, seed: int, lr: float, hard: float = 0.0) -> list[dict]:
     """The training runs that led to these weights, oldest first (to reproduce them run for run). Weights
     described without a history were trained from scratch in one run at the original peak rate, 2e-3."""
     runs = before.get("history") or ([{"steps": before["steps"], "seed": before.get("seed"), "peak_lr": 2e-3,
                                        "init": None}] if before else [])
-    return [*runs, {"steps": steps, "seed": seed, "peak_lr": lr, "init": before.get("sha256")}]
+    run = {"steps": steps, "seed": seed, "peak_lr": lr, "init": before.get("sha256")}
+    return [*runs, {**run, "hard": hard} if hard else run]
 
 
 def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, seed: int = 7,
-          width: int = 16, dim: int = 128, lr: float = 2e-3, init: Path | None = None,
+          width: int = 16, dim: int = 128, lr: float = 2e-3, init: Path | None = None, hard: float = 0.0,
           log: Callable[[str], None] = print) -> dict:
     """Train for ``steps`` batches; write the weights and a .json with hash, recipe and figures.
 
     ``init``: start from these weights (checked against their .json like the shipped ones) instead of a
     random network, to train a shipped encoder further; the .json written records the chain of steps.
+    ``hard``: the share of each batch made of groups of look-alike designs (their drawings' nearest
+    neighbours under the network, renewed every ``HARD_REFRESH`` steps) instead of designs drawn at random:
+    a random batch of 64 of 3,000 designs rarely holds the few that a photo is confused with.
     """
     import torch
 
@@ -92,10 +140,13 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
 
     t0, step, losses, accs = time.time(), 0, [], []
     target = torch.arange(batch)
+    near = None
     while step < steps:
+        if hard > 0 and step % HARD_REFRESH == 0:
+            near = neighbours(net, masks)
         for group in opt.param_groups:  # warm-up then cosine decay
             group["lr"] = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + np.cos(np.pi * step / steps))
-        labels = torch.randperm(n, generator=g)[:batch]  # distinct designs: the others are the negatives
+        labels = batch_labels(n, batch, g, near, hard)  # distinct designs: the others are the negatives
         photos = net(make_batch(masks, labels, g, clean_share=0.0))
         inv = (torch.rand(batch, generator=g) < 0.3).view(-1, 1, 1, 1)
         clean = masks[labels][:, None]
@@ -121,7 +172,7 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
     os.replace(tmp, out)
     meta = {"name": "marknet", "width": width, "dim": dim, "sha256": sha256(out), "seed": seed,
             "steps": step + int(before.get("steps", 0)), "init": before.get("sha256"),
-            "history": _history(before, step, seed, lr), "batch": batch,
+            "history": _history(before, step, seed, lr, hard), "batch": batch,
             "minutes": round((time.time() - t0) / 60, 1), "threads": torch.get_num_threads(),
             "designs_trained": n, "held_out_rule": "sha256(design_id)[:8] % 10 == 0",
             "final_loss": round(float(np.mean(losses[-50:])), 4),
