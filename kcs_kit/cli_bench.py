@@ -190,3 +190,44 @@ def bench_shortlists(ctx: click.Context, folder: Path, limit: int | None, no_wri
         update_section("shortlists", text, BENCHMARKS_MD)
         click.echo(f"wrote {BENCHMARKS_MD}", err=True)
     emit(result, as_json, lambda _r: click.echo(text))
+
+
+@bench.command("marknet")
+@click.option("--weights", "weights", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A marknet weight file (.pt with its .json); repeat to compare several side by side on the same "
+                   "photos (default: the installed kcs_kit/data/marknet.pt).")
+@click.option("--queries", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A labelled query package (queries.csv + photos): a fitting set, not the held-out one.")
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N queries with a true design.")
+@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@json_option
+@click.pass_context
+def bench_marknet(ctx: click.Context, weights: tuple[Path, ...], folder: Path, limit: int | None, no_write: bool,
+                  as_json: bool) -> None:
+    """marknet alone, for one or more weight files: how often it ranks the true design first / in the first 5
+    / in the first 30, without installing the weights or rebuilding the index.
+
+    Use it after `kcs model train-marknet --out FILE` to decide whether to install the new weights (each file
+    costs about a minute to embed the registry's drawings, then ~0.25 s per photo).
+
+    \b
+    Example:
+      kcs model train-marknet --steps 2400 --hard 0.5 --init kcs_kit/data/marknet.pt --lr 1e-3 --out models/next.pt
+      kcs bench marknet --weights kcs_kit/data/marknet.pt --weights models/next.pt --queries /tmp/photos-train2 \\
+          --limit 300
+    """
+    from kcs_kit.bench import marknet
+    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+    from kcs_kit.cli import progress_factory
+    from kcs_kit.embed.cnn import WEIGHTS
+
+    files = list(weights) or [WEIGHTS]
+    rows = marknet.run(settings_of(ctx), files, folder, limit=limit,
+                       tick=progress_factory("queries", "marknet")(limit or 0))
+    command = "kcs bench marknet " + " ".join(f"--weights {w}" for w in weights) + f" --queries {folder}" \
+        + (f" --limit {limit}" if limit else "")
+    text = marknet.render(rows, command, machine())
+    if not no_write:
+        update_section("marknet", text, BENCHMARKS_MD)
+        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
+    emit(rows, as_json, lambda _r: click.echo(text))

@@ -214,3 +214,37 @@ def test_separable_contrast_normalisation_equals_the_2d_window_mean():
     full = torch.nn.functional.avg_pool2d(x, 33, 1, 16, count_include_pad=False)
     assert torch.allclose(_box_mean(x), full, atol=1e-5)
     assert not torch.allclose(_box_mean(x), torch.nn.functional.avg_pool2d(x, 33, 1, 16), atol=1e-3)  # pads differ
+
+
+def test_bench_marknet_compares_weight_files_on_the_same_photos_without_installing_them(ws, tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from kcs_kit.cli import main
+    from kcs_kit.embed.cnn_train import train
+    from kcs_kit.index.build import active_designs
+    from kcs_kit.index.marknet import embed_registry
+
+    installed = load_vectors(ws)
+    again = embed_registry(MarkNetEncoder.load(), active_designs(ws))  # what the bench embeds = what the index holds
+    assert np.array_equal(again.ids, installed.ids) and np.allclose(again.matrix, installed.matrix, atol=1e-5)
+    assert np.allclose(again.hub, installed.hub, atol=1e-5)
+    fresh = tmp_path / "fresh.pt"
+    train(ws, fresh, steps=1, batch=8, seed=3, log=lambda _m: None)  # an untrained network: near chance
+    active = sorted(store.active_design_ids(ws))[:6]
+    (tmp_path / "q" / "photos").mkdir(parents=True)
+    lines = ["query_id,image_path,design_id,kind"]
+    for k, d in enumerate(active):
+        photo = scene(render(ws, d, "colour"), seed=20 + k, frac=0.45)
+        Image.fromarray(photo).save(tmp_path / "q" / "photos" / f"{k}.jpg")
+        lines.append(f"q{k},photos/{k}.jpg,{d},printed")
+    (tmp_path / "q" / "queries.csv").write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "bench", "marknet", "--weights", str(WEIGHTS),
+                                    "--weights", str(fresh), "--queries", str(tmp_path / "q"), "--no-write", "--json"])
+    assert res.exit_code == 0, res.output
+    shipped, untrained = json.loads(res.stdout)
+    assert shipped["queries"] == untrained["queries"] == 6 and shipped["version"] == MarkNetEncoder.load().version
+    assert shipped["recall"]["1"] >= 0.5 and shipped["recall"]["1"] >= untrained["recall"]["1"]
+    assert shipped["recall"]["30"] == 1.0  # 20 designs: every one is in the first 30
+    assert shipped["by_kind"]["printed"][0] == 6
+    assert load_vectors(ws).encoder.version == shipped["version"]  # the installed weights are untouched

@@ -93,6 +93,7 @@ class DesignVectors:
     ids: np.ndarray  # design id per row
     matrix: np.ndarray  # (n, dim) unit vectors
     hub: np.ndarray  # (n,) each drawing's hubness among photo windows of other marks
+    views: np.ndarray | None = None  # (n,) which view of its design each row is
 
     def scores(self, windows: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
         """Best hubness-corrected cosine of each design over the windows, and the index of that window."""
@@ -108,22 +109,15 @@ def _path(settings: Settings, version: str) -> Path:
     return settings.registry_dir / f"marknet-{version}.npz"
 
 
-def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callable[[int], Callable] | None = None,
-                  log: Callable[[str], None] = lambda _m: None) -> Path | None:
-    """Embed every active design's views unless the file for these weights and designs exists."""
+def embed_registry(enc: MarkNetEncoder, active: pl.DataFrame, tick: Callable | None = None,
+                   log: Callable[[str], None] = lambda _m: None) -> DesignVectors:
+    """Every active design's views embedded with ``enc``, and each drawing's hubness among photo-like windows
+    of other marks (what ``kcs index build`` stores; ``kcs bench marknet`` does it for weights not installed)."""
     from PIL import Image
 
-    if not WEIGHTS.exists():
-        log("marknet weights not installed: the learned encoder is skipped")
-        return None
-    enc = MarkNetEncoder.load()
-    path, fp = _path(settings, enc.version), f"{fingerprint(active)}:{HUB_KIND}"
-    if is_current(path, fp):
-        return path
     ids, views, vecs = [], [], []
     in_bank = bank_designs(active["design_id"].to_list())
     masks: dict[str, np.ndarray] = {}  # the first view of each of them as an ink mask
-    tick = progress(active.height) if progress else None
     rows = [(d, v, p) for d, paths in zip(active["design_id"], active["paths"], strict=True)
             for v, p in enumerate(paths)]
     for start in range(0, len(rows), BATCH):
@@ -139,9 +133,23 @@ def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callabl
     matrix = np.concatenate(vecs) if vecs else np.zeros((0, enc.dim), np.float32)
     log("marknet: drawings' hubness among photo-like windows of the registry's marks")
     hub = photo_hubness(enc, np.array(ids), matrix, masks) if masks else np.zeros(0, np.float32)
-    save_arrays(path, fp, ids=np.array(ids), views=np.array(views, np.int16), vectors=matrix, hub=hub,
+    return DesignVectors(enc, np.array(ids), matrix, hub, np.array(views, np.int16))
+
+
+def build_vectors(settings: Settings, active: pl.DataFrame, *, progress: Callable[[int], Callable] | None = None,
+                  log: Callable[[str], None] = lambda _m: None) -> Path | None:
+    """Embed every active design's views unless the file for these weights and designs exists."""
+    if not WEIGHTS.exists():
+        log("marknet weights not installed: the learned encoder is skipped")
+        return None
+    enc = MarkNetEncoder.load()
+    path, fp = _path(settings, enc.version), f"{fingerprint(active)}:{HUB_KIND}"
+    if is_current(path, fp):
+        return path
+    v = embed_registry(enc, active, progress(active.height) if progress else None, log)
+    save_arrays(path, fp, ids=v.ids, views=np.asarray(v.views), vectors=v.matrix, hub=v.hub,
                 hub_kind=np.array(HUB_KIND))
-    log(f"marknet vectors: {len(ids):,} views of {active.height:,} designs")
+    log(f"marknet vectors: {len(v.ids):,} views of {active.height:,} designs")
     return path
 
 
@@ -157,4 +165,4 @@ def load_vectors(settings: Settings) -> DesignVectors | None:
     z = np.load(path)
     if "hub_kind" not in z.files or str(z["hub_kind"]) != HUB_KIND:
         return None  # written by an older kcs-kit: `kcs index build` rebuilds it
-    return DesignVectors(enc, z["ids"], z["vectors"].astype(np.float32), z["hub"])
+    return DesignVectors(enc, z["ids"], z["vectors"].astype(np.float32), z["hub"], z["views"])
