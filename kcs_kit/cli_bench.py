@@ -9,6 +9,10 @@ import click
 
 from kcs_kit.cli import emit, json_option, main, settings_of
 
+no_write_option = click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+limit_option = click.option("--limit", type=click.IntRange(min=1),
+                            help="Use only the first N queries with a true design.")
+
 
 @main.group()
 def bench() -> None:
@@ -26,7 +30,7 @@ def bench() -> None:
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Where generated files and bench workspaces go (default: <workspace>/bench/lake).")
 @click.option("--keep", is_flag=True, help="Keep the bench workspaces after measuring.")
-@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@no_write_option
 @json_option
 @click.pass_context
 def bench_lake(ctx: click.Context, rows: str, folder: Path | None, keep: bool, no_write: bool,
@@ -64,7 +68,7 @@ def bench_lake(ctx: click.Context, rows: str, folder: Path | None, keep: bool, n
               help="Vectors for the scale part (the KCS system's 300,000 designs).")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Where bench workspaces go (default: <workspace>/bench/index).")
-@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@no_write_option
 @json_option
 @click.pass_context
 def bench_index(ctx: click.Context, scale_n: int, folder: Path | None, no_write: bool, as_json: bool) -> None:
@@ -133,7 +137,7 @@ def bench_photos(ctx: click.Context, registry_dir: Path | None, out_dir: Path, n
               help="Demo marks in the bench registry.")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
               help="Bench workspace and photos (default: <workspace>/bench/notify); reused by later runs.")
-@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@no_write_option
 @json_option
 @click.pass_context
 def bench_notify(ctx: click.Context, n: int, designs: int, folder: Path | None, no_write: bool,
@@ -163,8 +167,8 @@ def bench_notify(ctx: click.Context, n: int, designs: int, folder: Path | None, 
 @bench.command("shortlists")
 @click.option("--queries", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A labelled query package (queries.csv + photos), e.g. from kcs bench photos.")
-@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N queries with a true design.")
-@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@limit_option
+@no_write_option
 @json_option
 @click.pass_context
 def bench_shortlists(ctx: click.Context, folder: Path, limit: int | None, no_write: bool, as_json: bool) -> None:
@@ -198,8 +202,8 @@ def bench_shortlists(ctx: click.Context, folder: Path, limit: int | None, no_wri
                    "photos (default: the installed kcs_kit/data/marknet.pt).")
 @click.option("--queries", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A labelled query package (queries.csv + photos): a fitting set, not the held-out one.")
-@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N queries with a true design.")
-@click.option("--no-write", is_flag=True, help="Do not update docs/BENCHMARKS.md.")
+@limit_option
+@no_write_option
 @json_option
 @click.pass_context
 def bench_marknet(ctx: click.Context, weights: tuple[Path, ...], folder: Path, limit: int | None, no_write: bool,

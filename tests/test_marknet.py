@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import indexed_workspace
-from test_match import render, scene
+from test_match import photo_queries, render, scene
 
 from kcs_kit.embed.cnn import CANVAS, META, WEIGHTS, MarkNetEncoder, design_canvas
 from kcs_kit.embed.cnn_recipe import make_batch, mark_masks
@@ -218,7 +218,6 @@ def test_separable_contrast_normalisation_equals_the_2d_window_mean():
 
 def test_bench_marknet_compares_weight_files_on_the_same_photos_without_installing_them(ws, tmp_path):
     from click.testing import CliRunner
-    from PIL import Image
 
     from kcs_kit.cli import main
     from kcs_kit.embed.cnn_train import train
@@ -231,14 +230,7 @@ def test_bench_marknet_compares_weight_files_on_the_same_photos_without_installi
     assert np.allclose(again.hub, installed.hub, atol=1e-5)
     fresh = tmp_path / "fresh.pt"
     train(ws, fresh, steps=1, batch=8, seed=3, log=lambda _m: None)  # an untrained network: near chance
-    active = sorted(store.active_design_ids(ws))[:6]
-    (tmp_path / "q" / "photos").mkdir(parents=True)
-    lines = ["query_id,image_path,design_id,kind"]
-    for k, d in enumerate(active):
-        photo = scene(render(ws, d, "colour"), seed=20 + k, frac=0.45)
-        Image.fromarray(photo).save(tmp_path / "q" / "photos" / f"{k}.jpg")
-        lines.append(f"q{k},photos/{k}.jpg,{d},printed")
-    (tmp_path / "q" / "queries.csv").write_text("\n".join(lines) + "\n")
+    photo_queries(ws, sorted(store.active_design_ids(ws))[:6], tmp_path / "q", seed=20)
     res = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "bench", "marknet", "--weights", str(WEIGHTS),
                                     "--weights", str(fresh), "--queries", str(tmp_path / "q"), "--no-write", "--json"])
     assert res.exit_code == 0, res.output

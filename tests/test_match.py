@@ -48,6 +48,22 @@ def scene(mark: np.ndarray, seed: int, *, size=(900, 700), frac=0.45, at=None) -
     return bg
 
 
+
+def photo_queries(settings, designs, folder, *, seed: int, extra: tuple[str, ...] = ()):
+    """A query package in ``folder``: one printed-kind photo of each design (a scene with its colour render),
+    plus ``extra`` rows of queries.csv."""
+    from PIL import Image
+
+    (folder / "photos").mkdir(parents=True)
+    lines = ["query_id,image_path,design_id,kind"]
+    for k, d in enumerate(designs):
+        photo = scene(render(settings, d, "colour"), seed=seed + k, frac=0.45)
+        Image.fromarray(photo).save(folder / "photos" / f"{k}.jpg")
+        lines.append(f"q{k},photos/{k}.jpg,{d},printed")
+    (folder / "queries.csv").write_text("\n".join([*lines, *extra]) + "\n")
+    return folder
+
+
 def jpeg(rgb: np.ndarray, exif_orientation: int | None = None) -> bytes:
     im = Image.fromarray(rgb)
     buf = io.BytesIO()

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import indexed_workspace
-from test_match import render, scene
+from test_match import photo_queries, render, scene
 
 from kcs_kit.embed.cnn import design_canvas
 from kcs_kit.embed.shape import NT, ShapeIndex, describe, design_mask, photo_regions
@@ -125,20 +125,13 @@ def test_bench_shortlists_reports_each_family_on_a_query_package(ws, tmp_path):
     import json
 
     from click.testing import CliRunner
-    from PIL import Image
 
     from kcs_kit.bench.shortlists import FAMILIES, _rank
     from kcs_kit.cli import main
 
     active = sorted(store.active_design_ids(ws))[:4]
-    (tmp_path / "q" / "photos").mkdir(parents=True)
-    lines = ["query_id,image_path,design_id,kind"]
-    for k, d in enumerate(active):
-        photo = scene(render(ws, d, "colour"), seed=10 + k, frac=0.45)
-        Image.fromarray(photo).save(tmp_path / "q" / "photos" / f"{k}.jpg")
-        lines.append(f"q{k},photos/{k}.jpg,{d},printed")
-    lines.append("q9,photos/0.jpg,not-a-registered-design,printed")  # not in this workspace: left out
-    (tmp_path / "q" / "queries.csv").write_text("\n".join(lines) + "\n")
+    # the last row's design is not in this workspace: left out
+    photo_queries(ws, active, tmp_path / "q", seed=10, extra=("q9,photos/0.jpg,not-a-registered-design,printed",))
     res = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "bench", "shortlists", "--queries",
                                     str(tmp_path / "q"), "--no-write", "--json"])
     assert res.exit_code == 0, res.output
