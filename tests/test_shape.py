@@ -126,7 +126,7 @@ def test_bench_shortlists_reports_each_family_on_a_query_package(ws, tmp_path):
 
     from click.testing import CliRunner
 
-    from kcs_kit.bench.shortlists import FAMILIES, _rank
+    from kcs_kit.bench.shortlists import FAMILIES, rank_of
     from kcs_kit.cli import main
 
     active = sorted(store.active_design_ids(ws))[:4]
@@ -139,4 +139,4 @@ def test_bench_shortlists_reports_each_family_on_a_query_package(ws, tmp_path):
     assert out["queries"] == 4 and set(out["recall"]) == set(FAMILIES)
     assert out["recall"]["shape"]["1"] >= 0.5 and out["recall"]["marknet"]["1"] >= 0.5
     assert out["union_30"] == 1.0 and out["by_kind"]["printed"][0] == 4
-    assert _rank({"a": 0.9, "b": 0.5, "c": 0.7}, "b") == 3 and _rank({"a": 1.0}, "z") > 1000
+    assert rank_of({"a": 0.9, "b": 0.5, "c": 0.7}, "b") == 3 and rank_of({"a": 1.0}, "z") > 1000

@@ -41,15 +41,11 @@ class MarknetRecall:
     new_designs: tuple[int, float]  # designs held out of training: (queries, first 30)
 
 
-def _rank(scores: dict[str, float], design: str) -> int:
-    s = scores.get(design)
-    return 10**9 if s is None else 1 + sum(1 for v in scores.values() if v > s)
-
-
 def run(settings: Settings, weights: Sequence[Path], folder: Path, *, limit: int | None = None,
         tick: Callable[[int], None] | None = None) -> list[MarknetRecall]:
     """marknet's rank of the true design of each query (the first ``limit`` with one), per weight file."""
     from kcs_kit.bench.queries import read_queries
+    from kcs_kit.bench.shortlists import rank_of
     from kcs_kit.embed.cnn import MarkNetEncoder
     from kcs_kit.embed.cnn_train import held_out
     from kcs_kit.index.build import active_designs
@@ -69,7 +65,7 @@ def run(settings: Settings, weights: Sequence[Path], folder: Path, *, limit: int
                 scores, _where = m.scores(m.encoder.photo_windows(p.rgb)[0])
                 for d, s in scores.items():
                     best[d] = max(best.get(d, -9.0), s)
-            ranks[i, j] = _rank(best, str(q.design_id))
+            ranks[i, j] = rank_of(best, str(q.design_id))
         if tick:
             tick(1)
     kinds = np.array([q.kind or "" for q in qs])

@@ -31,7 +31,8 @@ class ShortlistBench:
     by_kind: dict[str, tuple[int, float]]  # kind -> (queries, union recall)
 
 
-def _rank(scores: dict[str, float], design: str) -> int:
+def rank_of(scores: dict[str, float], design: str) -> int:
+    """1 + how many designs score above ``design`` (a huge number when it has no score)."""
     if design not in scores:
         return 10**9
     s = scores[design]
@@ -69,7 +70,7 @@ def run(settings: Settings, folder: Path, *, limit: int | None = None,
         secs["shape"] += t4 - t3
         found = False
         for fam, scores in zip(FAMILIES, (vlad, bow, learned, shape), strict=True):
-            r = _rank(scores, str(q.design_id))
+            r = rank_of(scores, str(q.design_id))
             ranks[fam].append(r)
             found |= r <= engine.VERIFY
         union.append(found)
