@@ -56,3 +56,27 @@ def train_marknet_cmd(ctx: click.Context, steps: int, batch: int, seed: int, out
                    f"{m['designs_trained']} designs, final loss {m['final_loss']}")
 
     emit(meta, as_json, render)
+
+
+@model.command("export-marknet")
+@click.option("--weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Weights to export (default: the shipped kcs_kit/data/marknet.pt); their .json must match.")
+@json_option
+@click.pass_context
+def export_marknet_cmd(ctx: click.Context, weights: Path | None, as_json: bool) -> None:
+    """Export marknet's window model to ONNX beside its weights (.onnx) and record its hash in their .json.
+
+    Matching then runs marknet in ONNX Runtime instead of torch: faster windows and no torch import at
+    query time. Training does this itself; use it for weights trained by an older kcs-kit.
+
+    \b
+    Example:
+      kcs model export-marknet
+      kcs model export-marknet --weights models/marknet-next.pt
+    """
+    from kcs_kit.embed.cnn import WEIGHTS, install_onnx
+
+    w = weights or WEIGHTS
+    info = {"weights": str(w), **install_onnx(w)}
+    emit(info, as_json, lambda m: click.echo(f"wrote {w.with_suffix('.onnx')} ({m['sha256'][:12]}), "
+                                             f"recorded in {w.with_suffix('.json').name}"))

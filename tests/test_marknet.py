@@ -39,6 +39,29 @@ def test_shipped_weights_match_their_hash_and_a_damaged_copy_is_refused(tmp_path
         MarkNetEncoder.load(tmp_path / "nothing.pt")
 
 
+def test_the_shipped_window_model_runs_in_onnx_runtime_and_gives_torchs_vectors(ws, tmp_path):
+    enc = MarkNetEncoder.load()
+    assert enc.onnx is not None and enc.onnx.name == "marknet.onnx"  # shipped, and exported from these weights
+    photo = scene(render(ws, sorted(store.active_design_ids(ws))[0]), 3, size=(560, 420))
+    v_onnx, b_onnx = enc.photo_windows(photo)
+    v_torch, b_torch = enc.photo_windows(photo, runtime="torch")
+    assert np.array_equal(b_onnx, b_torch) and v_onnx.shape == v_torch.shape and len(v_onnx) > 100
+    assert np.abs(v_onnx - v_torch).max() < 1e-5
+    # a damaged window model is refused; without one the weights run in torch
+    for f in (WEIGHTS, META, WEIGHTS.with_suffix(".onnx")):
+        shutil.copy(f, tmp_path / f.name)
+    onnx = tmp_path / "marknet.onnx"
+    data = bytearray(onnx.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx.write_bytes(bytes(data))
+    with pytest.raises(KcsError, match="window model .* does not match"):
+        MarkNetEncoder.load(tmp_path / "marknet.pt")
+    onnx.unlink()
+    plain = MarkNetEncoder.load(tmp_path / "marknet.pt")
+    assert plain.onnx is None and plain.version == enc.version
+    assert np.abs(plain.photo_windows(photo)[0] - v_torch).max() < 1e-6
+
+
 def test_design_canvas_fits_the_mark_in_the_middle_window():
     img = np.full((300, 500, 3), 255, np.uint8)
     img[100:200, 50:450] = 0  # a wide dark bar
@@ -162,6 +185,10 @@ def test_training_writes_weights_with_their_hash(ws, tmp_path):
     assert meta["steps"] >= 1 and meta["designs_trained"] >= 15
     enc = MarkNetEncoder.load(out)
     assert enc.version == json.loads(out.with_suffix(".json").read_text())["sha256"][:12]
+    # the window model is exported with the weights, its hash recorded: matching runs it in ONNX Runtime
+    assert enc.onnx == out.with_suffix(".onnx") and meta["onnx"]["weights_sha256"] == meta["sha256"]
+    rgb = np.random.default_rng(1).integers(0, 255, (200, 260, 3), dtype=np.uint8)
+    assert np.abs(enc.photo_windows(rgb)[0] - enc.photo_windows(rgb, runtime="torch")[0]).max() < 1e-5
 
 
 def test_hard_batches_hold_groups_of_look_alike_designs_and_distinct_designs_only():
@@ -240,3 +267,29 @@ def test_bench_marknet_compares_weight_files_on_the_same_photos_without_installi
     assert shipped["recall"]["30"] == 1.0  # 20 designs: every one is in the first 30
     assert shipped["by_kind"]["printed"][0] == 6
     assert load_vectors(ws).encoder.version == shipped["version"]  # the installed weights are untouched
+
+
+_FRESH = """
+import json, sys
+from kcs_kit.config import load_settings
+from kcs_kit.match.engine import match
+r = match([sys.argv[2]], load_settings(workspace=sys.argv[1], env={}, match_ocr=False))
+grammars = 'rfc3987_syntax' in sys.modules
+import rfc3987_syntax  # noqa: F401  (still importable by code that wants it)
+print(json.dumps({"torch": 'torch' in sys.modules, "grammars": grammars, "ids": [c.design_id for c in r.candidates]}))
+"""
+
+
+def test_a_match_in_a_fresh_process_loads_neither_torch_nor_the_iri_grammars(ws, tmp_path):
+    import subprocess
+    import sys
+
+    import cv2
+
+    design = sorted(store.active_design_ids(ws))[1]
+    photo = tmp_path / "item.jpg"
+    cv2.imwrite(str(photo), cv2.cvtColor(scene(render(ws, design), 5), cv2.COLOR_RGB2BGR))
+    out = subprocess.run([sys.executable, "-c", _FRESH, str(ws.workspace), str(photo)], check=True,
+                         capture_output=True, text=True, timeout=300)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == {"torch": False, "grammars": False, "ids": got["ids"]} and design in got["ids"][:3]

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from kcs_kit.config import Settings
-from kcs_kit.embed.cnn import build_net, sha256
+from kcs_kit.embed.cnn import MarkNetEncoder, build_net, install_onnx, sha256
 
 
 def held_out(design_id: str, share: int = 10) -> bool:
@@ -132,8 +132,6 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
     net = build_net(width, dim)
     before: dict = {}
     if init is not None:
-        from kcs_kit.embed.cnn import MarkNetEncoder
-
         start = MarkNetEncoder.load(Path(init))
         net.load_state_dict(start.net.state_dict())  # type: ignore[attr-defined]
         before = json.loads(Path(init).with_suffix(".json").read_text())
@@ -184,4 +182,5 @@ def train(settings: Settings, out: Path, *, steps: int = 1200, batch: int = 64, 
             "recipe": "kcs_kit/embed/cnn_recipe.py (synthetic crops of the registry's drawings)",
             "trained_on": "the active designs of the workspace registry (demo: data/simple-icons)"}
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    meta["onnx"] = install_onnx(out)  # the window model matching runs in ONNX Runtime
     return meta

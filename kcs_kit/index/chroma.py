@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,26 @@ _NAME_OK = re.compile(r"[^a-zA-Z0-9_-]+")
 _META_KEYS = ("kcs_family", "kcs_encoder", "kcs_encoder_version", "kcs_dim")
 
 
+def _without_iri_grammars() -> None:
+    """Import jsonschema (chromadb imports it) without its optional IRI format checks.
+
+    When rfc3987-syntax is installed (JupyterLab's jupyter-events brings it), importing jsonschema compiles
+    its 39 Lark grammars: about 1.8 s of chromadb's 2.5 s import, a third of a cold start. kcs-kit never
+    checks IRI formats with jsonschema, so if jsonschema is not loaded yet it is loaded without them (it
+    skips optional checks whose module fails to import); other code importing rfc3987_syntax gets it."""
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import fails: the checks are skipped
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        pass  # chromadb's own import reports what is missing
+    finally:
+        del sys.modules["rfc3987_syntax"]
+
+
 def _chromadb() -> Any:
+    _without_iri_grammars()
     try:
         import chromadb
         import chromadb.config
