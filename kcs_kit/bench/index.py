@@ -111,6 +111,7 @@ def _cold_start(s: Settings) -> float:
 
     row = active_designs(s).row(0, named=True)
     mark = cv2.imread(row["paths"][0])
+    assert mark is not None, row["paths"][0]
     label = np.full((900, 700, 3), 245, np.uint8)
     m = cv2.resize(mark, (400, round(400 * mark.shape[0] / mark.shape[1])))[:500]
     label[120:120 + m.shape[0], 150:550] = m
