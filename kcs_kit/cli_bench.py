@@ -235,3 +235,41 @@ def bench_marknet(ctx: click.Context, weights: tuple[Path, ...], folder: Path, l
         update_section("marknet", text, BENCHMARKS_MD)
         click.echo(f"wrote {BENCHMARKS_MD}", err=True)
     emit(rows, as_json, lambda _r: click.echo(text))
+
+
+@bench.command("latency")
+@click.option("--queries", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A query package (queries.csv + photos), e.g. the held-out set of kcs bench photos.")
+@limit_option
+@click.option("--threads", type=click.IntRange(min=1),
+              help="Match threads (default: the match_threads setting, 2); 1 runs the stages one after another, "
+                   "so that their times add up to the latency.")
+@no_write_option
+@json_option
+@click.pass_context
+def bench_latency(ctx: click.Context, folder: Path, limit: int | None, threads: int | None, no_write: bool,
+                  as_json: bool) -> None:
+    """Query latency, end to end (p50/p95, by photos per item) and stage by stage, in one process.
+
+    Run it on an otherwise idle machine: other jobs on the 2 cores inflate every figure. The first item is the
+    cold start and is reported apart. Accuracy is `kcs eval`'s job.
+
+    \b
+    Example:
+      kcs bench latency --queries /tmp/photos-eval --limit 200
+      kcs bench latency --queries /tmp/photos-eval --limit 100 --threads 1 --no-write
+    """
+    from kcs_kit.bench import latency
+    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+    from kcs_kit.cli import progress_factory
+
+    n = (limit + 1) if limit else 0
+    result = latency.run(settings_of(ctx), folder, limit=limit, threads=threads,
+                         tick=progress_factory("items", "latency")(n))
+    command = f"kcs bench latency --queries {folder}" + (f" --limit {limit}" if limit else "") \
+        + (f" --threads {threads}" if threads else "")
+    text = latency.render(result, command, machine())
+    if not no_write:
+        update_section("latency", text, BENCHMARKS_MD)
+        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
+    emit(result, as_json, lambda _r: click.echo(text))

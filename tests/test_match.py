@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 
 import cv2
 import numpy as np
@@ -120,6 +121,32 @@ def test_stages_in_parallel_give_the_same_answer_as_one_after_another(ws):
     assert [(c.design_id, c.probability, c.region) for c in one.candidates] == \
         [(c.design_id, c.probability, c.region) for c in two.candidates]
     assert one.p_no_match == two.p_no_match and one.candidates[0].design_id == design_id
+    # every stage reports its own time; one after another, they add up to (nearly all of) the latency
+    from kcs_kit.match.engine import STAGES
+
+    for r in (one, two):
+        assert [k for k, _v in r.stage_ms] == list(STAGES) and all(v >= 0 for _k, v in r.stage_ms)
+        assert dict(r.stage_ms)["keypoints"] > 0 and dict(r.stage_ms)["marknet"] > 0
+    assert 0.8 * one.latency_ms <= sum(v for _k, v in one.stage_ms) <= one.latency_ms + 1
+
+
+def test_bench_latency_reports_the_cold_item_apart_and_each_stage(ws, tmp_path):
+    from click.testing import CliRunner
+
+    from kcs_kit.cli import main
+
+    photo_queries(ws, ids(ws)[:4], tmp_path / "q", seed=30)
+    res = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "bench", "latency", "--queries",
+                                    str(tmp_path / "q"), "--threads", "1", "--no-write", "--json"])
+    assert res.exit_code == 0, res.output
+    b = json.loads(res.stdout)
+    assert b["items"] == 3 and b["threads"] == 1 and b["cold_ms"] > 0 and 0 < b["p50_ms"] <= b["p95_ms"]
+    assert b["by_photos"] == {"1": [3, b["by_photos"]["1"][1], b["by_photos"]["1"][2]]}
+    assert b["stages"]["keypoints"][0] > 0 and b["stages"]["open"][0] < b["cold_ms"]
+    photo_queries(ws, ids(ws)[:1], tmp_path / "one", seed=30)
+    few = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "bench", "latency", "--queries",
+                                    str(tmp_path / "one")])
+    assert few.exit_code != 0 and "expected at least 2 items" in few.output and "found 1" in few.output
 
 
 def test_crop_searches_only_the_box(ws):

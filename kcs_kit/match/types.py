@@ -43,6 +43,7 @@ class MatchResult:
     declaration_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)  # warnings for the officer (e.g. "photo 2 is blurred")
     query_signals: tuple[tuple[str, float], ...] = ()  # the item's own signals the fusion saw (for "no match")
+    stage_ms: tuple[tuple[str, float], ...] = ()  # each pipeline stage's own milliseconds (some run side by side)
 
     @property
     def top(self) -> Candidate | None:
