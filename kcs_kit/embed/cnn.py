@@ -184,6 +184,7 @@ class MarkNetEncoder:
     width: int = 16
     onnx: Path | None = None  # the exported window model, when it ships with the weights (its hash checked)
     name: str = NAME
+    threads: int = 0  # ONNX Runtime threads (0: all cores); matching sets 1 when its stages run side by side
     _net: Any = field(default=None, repr=False, compare=False)
     _session: Any = field(default=None, repr=False, compare=False)
 
@@ -228,7 +229,7 @@ class MarkNetEncoder:
                 from kcs_kit.embed import _util
 
                 opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1 if _util.ONE_THREAD else 0  # 0: ONNX Runtime's default, all cores
+                opts.intra_op_num_threads = 1 if _util.ONE_THREAD else self.threads  # 0: ONNX Runtime's default
                 opts.log_severity_level = 3
                 self._session = ort.InferenceSession(str(self.onnx), opts, providers=["CPUExecutionProvider"])
             return self._session.run(None, {"gray": x[None, None]})[0][0]

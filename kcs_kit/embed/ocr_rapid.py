@@ -35,10 +35,6 @@ def set_threads(n: int) -> None:
     _THREADS[0] = n
 
 
-def _load(det_limit_side_len: int) -> Any:
-    return _build(det_limit_side_len, _THREADS[0])
-
-
 @functools.lru_cache(maxsize=2)
 def _build(det_limit_side_len: int, threads: int) -> Any:
     """The RapidOCR pipeline (three ONNX sessions), built once per process, size limit and thread count."""
@@ -60,7 +56,8 @@ class RapidOcrEngine:
 
     name = NAME
 
-    def __init__(self, *, det_limit_side_len: int = 960, min_confidence: float = 0.5) -> None:
+    def __init__(self, *, det_limit_side_len: int = 960, min_confidence: float = 0.5, threads: int | None = None
+                 ) -> None:
         try:
             package_version = metadata.version("rapidocr-onnxruntime")
         except metadata.PackageNotFoundError:
@@ -68,6 +65,7 @@ class RapidOcrEngine:
             package_version = "unknown"
         self.det_limit_side_len = det_limit_side_len
         self.min_confidence = min_confidence
+        self.threads = threads  # ONNX Runtime threads per session; None: set_threads' (all cores by default)
         self.version = f"rapidocr-onnxruntime-{package_version}-det{det_limit_side_len}"
 
     def read(self, image: np.ndarray) -> list[OcrWord]:
@@ -80,7 +78,7 @@ class RapidOcrEngine:
 
         rgb = as_rgb(image, f"OCR engine {NAME}")
         height, width = rgb.shape[:2]
-        ocr = _load(self.det_limit_side_len)
+        ocr = _build(self.det_limit_side_len, self.threads if self.threads and _THREADS[0] != 1 else _THREADS[0])
         bgr = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR works in OpenCV's channel order
         scale = min(1.0, self.det_limit_side_len / max(height, width))
         small = bgr if scale == 1.0 else cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),

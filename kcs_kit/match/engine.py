@@ -24,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -355,11 +356,32 @@ def _timed(times: dict[str, float], stage: str, fn: Callable) -> Callable:
     return run
 
 
+_BLAS: list = []  # threadpoolctl's controller, made once (it scans the loaded libraries)
+
+
+def _blas_threads(threads: int) -> contextlib.AbstractContextManager:
+    """BLAS (numpy's matrix products) limited to ``threads`` threads inside the block; no limit for 0. The
+    limit is the process's while it lasts: BLAS has one thread pool."""
+    if not threads:
+        return contextlib.nullcontext()
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=threads, user_api="blas")
+
+
 def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
             text: str | None = None, filters: dict | None = None) -> Analysis:
     """Steps 1-5 of the pipeline: candidates with their signals (no probabilities yet)."""
     ms: dict[str, float] = {}  # each stage's own milliseconds (STAGES)
     ctx = _timed(ms, "open", get_context)(settings)
+    with _blas_threads(ctx.use_threads(settings.match_threads)):
+        return _analyse(ctx, ms, photos, settings, crop, declaration_id, text, filters)
+
+
+def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInput], settings: Settings, crop,
+             declaration_id: str | None, text: str | None, filters: dict | None) -> Analysis:
     loaded = _timed(ms, "photos", _load)(photos, crop, settings)
     # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
     n = settings.match_threads
