@@ -10,7 +10,7 @@ Weights ship in ``kcs_kit/data/marknet.pt`` with their SHA-256 in ``marknet.json
 differs is refused. Beside them ships ``marknet.onnx``, the same network's window model (photo -> window
 vectors) exported by ``export_onnx`` when the weights are written (its hash is in the .json too): matching
 runs it in ONNX Runtime, which RapidOCR loads anyway, so a query never imports torch (about 1.5 s of a cold
-start) and the windows are computed in about half the time. Its vectors equal torch's within 1e-5 (tested).
+start) and the windows take a third to half of torch's time. Its vectors equal torch's within 1e-5 (tested).
 Index builds and training use torch; weights without an .onnx are run in torch throughout.
 
 Example::
