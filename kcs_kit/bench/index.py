@@ -45,7 +45,8 @@ _COLD_SCALE = """
 import json, sys, time
 import numpy as np
 t = time.perf_counter()
-import chromadb
+from kcs_kit.index.chroma import _chromadb  # chromadb imported as kcs-kit imports it (index/chroma.py)
+chromadb = _chromadb()
 client = chromadb.PersistentClient(path=sys.argv[1], settings=chromadb.config.Settings(anonymized_telemetry=False))
 col = client.get_collection("scale")
 q = np.load(sys.argv[2])
