@@ -104,7 +104,8 @@ class MiniLmTextEncoder:
     def exported(self) -> bool:
         """Whether the ONNX export of this model is in place (complete: written atomically, size recorded)."""
         p = self.onnx_path
-        if p is None or not p.is_file() or not p.with_suffix(".json").is_file():
+        if p is None or not p.is_file() or not p.with_suffix(".json").is_file() \
+                or not (self.model_dir / "tokenizer.json").is_file():  # the ONNX path tokenizes with it
             return False
         return json.loads(p.with_suffix(".json").read_text()).get("bytes") == p.stat().st_size
 

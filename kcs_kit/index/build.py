@@ -260,5 +260,8 @@ def _build_text(settings: Settings, active: pl.DataFrame, active_ids: set[str], 
     _index_texts(settings, todo, ix, enc, progress(todo.height) if progress and todo.height else None)
     if not enc.exported():  # queries then encode OCR words in ONNX Runtime, without torch (embed/text.py)
         log(f"text model: exporting {enc.version} to ONNX for matching")
-        enc.export_onnx()
+        try:
+            enc.export_onnx()
+        except Exception as exc:  # e.g. a text_model_dir whose architecture the exporter cannot trace
+            log(f"text model: not exported ({exc}); matching encodes texts with sentence-transformers")
     return ix.name
