@@ -14,6 +14,16 @@ limit_option = click.option("--limit", type=click.IntRange(min=1),
                             help="Use only the first N queries with a true design.")
 
 
+def _publish(section: str, text: str, result: object, no_write: bool, as_json: bool) -> None:
+    """Write ``text`` as the BENCHMARKS.md section (unless ``no_write``) and print it, or ``result`` as JSON."""
+    from kcs_kit.bench.report import BENCHMARKS_MD, update_section
+
+    if not no_write:
+        update_section(section, text, BENCHMARKS_MD)
+        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
+    emit(result, as_json, lambda _r: click.echo(text))
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks: measure speed and accuracy targets and write them to docs/BENCHMARKS.md.
@@ -183,17 +193,14 @@ def bench_shortlists(ctx: click.Context, folder: Path, limit: int | None, no_wri
       kcs bench shortlists --queries /tmp/photos-train --limit 200
     """
     from kcs_kit.bench import shortlists
-    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+    from kcs_kit.bench.report import machine
     from kcs_kit.cli import progress_factory
 
     settings = settings_of(ctx)
     result = shortlists.run(settings, folder, limit=limit, tick=progress_factory("queries", "shortlists")(limit or 0))
     command = f"kcs bench shortlists --queries {folder}" + (f" --limit {limit}" if limit else "")
     text = shortlists.render(result, command, machine())
-    if not no_write:
-        update_section("shortlists", text, BENCHMARKS_MD)
-        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
-    emit(result, as_json, lambda _r: click.echo(text))
+    _publish("shortlists", text, result, no_write, as_json)
 
 
 @bench.command("marknet")
@@ -221,7 +228,7 @@ def bench_marknet(ctx: click.Context, weights: tuple[Path, ...], folder: Path, l
           --limit 300
     """
     from kcs_kit.bench import marknet
-    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+    from kcs_kit.bench.report import machine
     from kcs_kit.cli import progress_factory
     from kcs_kit.embed.cnn import WEIGHTS
 
@@ -231,10 +238,7 @@ def bench_marknet(ctx: click.Context, weights: tuple[Path, ...], folder: Path, l
     command = "kcs bench marknet " + " ".join(f"--weights {w}" for w in weights) + f" --queries {folder}" \
         + (f" --limit {limit}" if limit else "")
     text = marknet.render(rows, command, machine())
-    if not no_write:
-        update_section("marknet", text, BENCHMARKS_MD)
-        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
-    emit(rows, as_json, lambda _r: click.echo(text))
+    _publish("marknet", text, rows, no_write, as_json)
 
 
 @bench.command("latency")
@@ -260,7 +264,7 @@ def bench_latency(ctx: click.Context, folder: Path, limit: int | None, threads: 
       kcs bench latency --queries /tmp/photos-eval --limit 100 --threads 1 --no-write
     """
     from kcs_kit.bench import latency
-    from kcs_kit.bench.report import BENCHMARKS_MD, machine, update_section
+    from kcs_kit.bench.report import machine
     from kcs_kit.cli import progress_factory
 
     n = (limit + 1) if limit else 0
@@ -269,7 +273,4 @@ def bench_latency(ctx: click.Context, folder: Path, limit: int | None, threads: 
     command = f"kcs bench latency --queries {folder}" + (f" --limit {limit}" if limit else "") \
         + (f" --threads {threads}" if threads else "")
     text = latency.render(result, command, machine())
-    if not no_write:
-        update_section("latency", text, BENCHMARKS_MD)
-        click.echo(f"wrote {BENCHMARKS_MD}", err=True)
-    emit(result, as_json, lambda _r: click.echo(text))
+    _publish("latency", text, result, no_write, as_json)

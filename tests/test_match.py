@@ -136,7 +136,7 @@ def test_stages_in_parallel_give_the_same_answer_as_one_after_another(ws):
         match([photos[1]], dataclasses.replace(ws, match_threads=n))
         ctx = get_context(ws)
         assert ctx.library_threads == want
-        assert ctx.marknet.encoder._session.get_session_options().intra_op_num_threads == want
+        assert ctx.marknet.encoder.session().get_session_options().intra_op_num_threads == want
 
 
 def test_bench_latency_reports_the_cold_item_apart_and_each_stage(ws, tmp_path):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import os
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from kcs_kit.errors import ImageError, MissingDependencyError, SchemaError
+from kcs_kit.errors import ImageError, KcsError, MissingDependencyError, SchemaError
 
 ONE_THREAD = False  # set by one_thread_each(): this process is one of several sharing the cores
 
@@ -24,12 +26,56 @@ def one_thread_each() -> None:
     import cv2
     import torch
 
-    from kcs_kit.embed import ocr_rapid
-
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    ocr_rapid.set_threads(1)
-    ONE_THREAD = True
+    ONE_THREAD = True  # the ONNX Runtime sessions follow it (library_threads)
+
+
+def library_threads(wanted: int = 0) -> int:
+    """Threads for a library's own pool (ONNX Runtime): 1 in a worker process that shares the cores with
+    others (``one_thread_each``), else ``wanted`` (0: the library's default, all cores)."""
+    return 1 if ONE_THREAD else wanted
+
+
+@functools.lru_cache(maxsize=8)
+def onnx_session(path: str, threads: int) -> Any:
+    """An ONNX Runtime CPU session of the model at ``path`` with ``threads`` intra-op threads (0: all cores),
+    made once per process, model and thread count."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+        raise KcsError(f"model {path}: ONNX Runtime cannot load it ({exc})",
+                       hint="the file is damaged: delete it and export it again") from exc
+
+
+def export_onnx(module: Any, args: tuple, path: Path, *, inputs: list[str], outputs: list[str],
+                dynamic_axes: dict[str, dict[int, str]], opset: int = 17) -> None:
+    """Write a torch ``module`` (traced on ``args``) to ``path`` as ONNX, atomically (a temporary file, then a
+    rename); needs torch and the onnx package."""
+    import torch
+
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+    except ImportError as exc:  # pragma: no cover - onnx is a pinned dependency
+        raise MissingDependencyError("exporting a model to ONNX needs the onnx package: run `make install`") from exc
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
+        torch.onnx.export(module.eval(), args, str(tmp), dynamo=False, opset_version=opset, input_names=inputs,
+                          output_names=outputs, dynamic_axes=dynamic_axes)
+    os.replace(tmp, path)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``text`` into ``path`` by a temporary file and a rename: readers see the old file or the new one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def as_rgb(image: Any, who: str) -> np.ndarray:

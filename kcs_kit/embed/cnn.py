@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from kcs_kit.embed._util import export_onnx as write_onnx
+from kcs_kit.embed._util import library_threads, onnx_session, write_text_atomic
 from kcs_kit.errors import KcsError, MissingDependencyError
 
 NAME = "marknet"
@@ -147,18 +147,8 @@ def _windows_model(net: Any) -> Any:
 
 def export_onnx(net: Any, path: Path) -> str:
     """Write ``net``'s window model to ``path`` as ONNX (any photo size); returns the file's SHA-256."""
-    torch = _torch()
-    try:
-        import onnx  # noqa: F401  (the exporter needs it)
-    except ImportError as exc:  # pragma: no cover - onnx is a pinned dependency
-        raise MissingDependencyError("exporting marknet needs the onnx package: run `make install`") from exc
-    tmp = path.with_suffix(".onnx.tmp")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(_windows_model(net), (torch.rand(1, 1, 96, 128),), str(tmp), dynamo=False,
-                          input_names=["gray"], output_names=["windows"], opset_version=ONNX_OPSET,
-                          dynamic_axes={"gray": {2: "height", 3: "width"}, "windows": {1: "rows", 2: "cols"}})
-    os.replace(tmp, path)
+    write_onnx(_windows_model(net), (_torch().rand(1, 1, 96, 128),), path, inputs=["gray"], outputs=["windows"],
+               dynamic_axes={"gray": {2: "height", 3: "width"}, "windows": {1: "rows", 2: "cols"}}, opset=ONNX_OPSET)
     return sha256(path)
 
 
@@ -170,9 +160,7 @@ def install_onnx(weights: Path = WEIGHTS) -> dict:
     meta = json.loads(meta_path.read_text())
     meta["onnx"] = {"sha256": export_onnx(enc.net, weights.with_suffix(".onnx")), "weights_sha256": meta["sha256"],
                     "opset": ONNX_OPSET}
-    tmp = meta_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, meta_path)
+    write_text_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
     return meta["onnx"]
 
 
@@ -186,7 +174,6 @@ class MarkNetEncoder:
     name: str = NAME
     threads: int = 0  # ONNX Runtime threads (0: all cores); matching sets 1 when its stages run side by side
     _net: Any = field(default=None, repr=False, compare=False)
-    _session: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, weights: Path = WEIGHTS) -> MarkNetEncoder:
@@ -220,19 +207,14 @@ class MarkNetEncoder:
             self._net = net
         return self._net
 
+    def session(self) -> Any:
+        """The ONNX Runtime session of the exported window model (None without one), with ``threads``."""
+        return onnx_session(str(self.onnx), library_threads(self.threads)) if self.onnx is not None else None
+
     def _windows(self, x: np.ndarray, runtime: str) -> np.ndarray:
         """Window vectors (h, w, dim) of one grey image (H, W) in [0, 1], by ONNX Runtime or torch."""
         if runtime == "onnx" and self.onnx is not None:
-            if self._session is None:
-                import onnxruntime as ort
-
-                from kcs_kit.embed import _util
-
-                opts = ort.SessionOptions()
-                opts.intra_op_num_threads = 1 if _util.ONE_THREAD else self.threads  # 0: ONNX Runtime's default
-                opts.log_severity_level = 3
-                self._session = ort.InferenceSession(str(self.onnx), opts, providers=["CPUExecutionProvider"])
-            return self._session.run(None, {"gray": x[None, None]})[0][0]
+            return self.session().run(None, {"gray": x[None, None]})[0][0]
         torch = _torch()
         with torch.inference_mode():
             return self.net.pool(self.net.cells(torch.from_numpy(x)[None, None]))[0].numpy()

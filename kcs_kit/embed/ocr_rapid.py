@@ -19,20 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from kcs_kit.embed._util import as_rgb, require
+from kcs_kit.embed._util import as_rgb, library_threads, require
 from kcs_kit.embed.base import OCR_ENGINES, OcrWord
 
 NAME = "rapidocr"
 _INSTALL = ("run `make install` (or: .venv/bin/pip install --no-deps rapidocr-onnxruntime==1.4.4 onnxruntime "
             "pyclipper shapely six PyYAML; never opencv-python next to opencv-python-headless)")
-
-
-_THREADS = [-1]  # ONNX Runtime threads per session; -1 = all cores (one matching process)
-
-
-def set_threads(n: int) -> None:
-    """Threads for the ONNX sessions built from now on (1 in each of several worker processes)."""
-    _THREADS[0] = n
 
 
 @functools.lru_cache(maxsize=2)
@@ -56,8 +48,7 @@ class RapidOcrEngine:
 
     name = NAME
 
-    def __init__(self, *, det_limit_side_len: int = 960, min_confidence: float = 0.5, threads: int | None = None
-                 ) -> None:
+    def __init__(self, *, det_limit_side_len: int = 960, min_confidence: float = 0.5, threads: int = 0) -> None:
         try:
             package_version = metadata.version("rapidocr-onnxruntime")
         except metadata.PackageNotFoundError:
@@ -65,7 +56,7 @@ class RapidOcrEngine:
             package_version = "unknown"
         self.det_limit_side_len = det_limit_side_len
         self.min_confidence = min_confidence
-        self.threads = threads  # ONNX Runtime threads per session; None: set_threads' (all cores by default)
+        self.threads = threads  # ONNX Runtime threads per session (0: all cores; 1 in worker processes)
         self.version = f"rapidocr-onnxruntime-{package_version}-det{det_limit_side_len}"
 
     def read(self, image: np.ndarray) -> list[OcrWord]:
@@ -78,7 +69,7 @@ class RapidOcrEngine:
 
         rgb = as_rgb(image, f"OCR engine {NAME}")
         height, width = rgb.shape[:2]
-        ocr = _build(self.det_limit_side_len, self.threads if self.threads and _THREADS[0] != 1 else _THREADS[0])
+        ocr = _build(self.det_limit_side_len, library_threads(self.threads) or -1)  # RapidOCR's -1: all cores
         bgr = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR works in OpenCV's channel order
         scale = min(1.0, self.det_limit_side_len / max(height, width))
         small = bgr if scale == 1.0 else cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),

@@ -20,15 +20,23 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from kcs_kit.embed._util import as_texts, files_digest, normalise, require, set_offline
+from kcs_kit.embed._util import (
+    as_texts,
+    export_onnx,
+    files_digest,
+    library_threads,
+    normalise,
+    onnx_session,
+    require,
+    set_offline,
+    write_text_atomic,
+)
 from kcs_kit.embed.base import TEXT_ENCODERS
 from kcs_kit.errors import ConfigError, KcsError
 
@@ -60,20 +68,6 @@ def _load(model_dir: str) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _onnx_session(path: str, threads: int) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
-        raise KcsError(f"text model {path}: ONNX Runtime cannot load it ({exc})",
-                       hint="delete it and run `kcs index build` to export it again") from exc
-
-
-@functools.lru_cache(maxsize=4)
 def _tokenizer(model_dir: str) -> Any:
     from tokenizers import Tokenizer
 
@@ -100,14 +94,20 @@ class MiniLmTextEncoder:
         self.batch_size = batch_size
         self.version = f"all-MiniLM-L6-v2-{files_digest(folder, content_of=('config.json',))}"
         self.onnx_path = Path(onnx_dir) / f"minilm-{self.version}.onnx" if onnx_dir is not None else None
+        self._recorded_bytes: int | None = None  # the export's size, from its .json
 
     def exported(self) -> bool:
-        """Whether the ONNX export of this model is in place (complete: written atomically, size recorded)."""
+        """Whether the ONNX export of this model is in place: complete (its size as recorded when it was written,
+        read once; every query with words asks) and with the model's tokenizer beside the model."""
         p = self.onnx_path
-        if p is None or not p.is_file() or not p.with_suffix(".json").is_file() \
-                or not (self.model_dir / "tokenizer.json").is_file():  # the ONNX path tokenizes with it
+        if p is None or not p.is_file():
             return False
-        return json.loads(p.with_suffix(".json").read_text()).get("bytes") == p.stat().st_size
+        if self._recorded_bytes is None:
+            meta = p.with_suffix(".json")
+            if not meta.is_file() or not (self.model_dir / "tokenizer.json").is_file():
+                return False
+            self._recorded_bytes = json.loads(meta.read_text()).get("bytes")
+        return p.stat().st_size == self._recorded_bytes
 
     def export_onnx(self) -> Path:
         """Export the transformer to ``onnx_path`` (torch and transformers, once per workspace and model)."""
@@ -128,25 +128,17 @@ class MiniLmTextEncoder:
                               token_type_ids=token_type_ids).last_hidden_state
 
         self.onnx_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.onnx_path.with_suffix(".onnx.tmp")
         ids = torch.tensor([[101, 7592, 102]])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notices
-            torch.onnx.export(Hidden().eval(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(tmp),
-                              dynamo=False, opset_version=17, input_names=list(ONNX_INPUTS),
-                              output_names=["hidden"],
-                              dynamic_axes={k: {0: "batch", 1: "tokens"} for k in (*ONNX_INPUTS, "hidden")})
-        os.replace(tmp, self.onnx_path)
-        meta = self.onnx_path.with_suffix(".json")
-        meta.with_suffix(".json.tmp").write_text(json.dumps({"model": self.version, "source": str(self.model_dir),
-                                                             "bytes": self.onnx_path.stat().st_size}) + "\n")
-        os.replace(meta.with_suffix(".json.tmp"), meta)
+        export_onnx(Hidden(), (ids, torch.ones_like(ids), torch.zeros_like(ids)), self.onnx_path,
+                    inputs=list(ONNX_INPUTS), outputs=["hidden"],
+                    dynamic_axes={k: {0: "batch", 1: "tokens"} for k in (*ONNX_INPUTS, "hidden")})
+        write_text_atomic(self.onnx_path.with_suffix(".json"), json.dumps(
+            {"model": self.version, "source": str(self.model_dir), "bytes": self.onnx_path.stat().st_size}) + "\n")
+        self._recorded_bytes = None
         return self.onnx_path
 
     def _encode_onnx(self, items: list[str]) -> np.ndarray:
-        from kcs_kit.embed import _util
-
-        session = _onnx_session(str(self.onnx_path), 1 if _util.ONE_THREAD else 0)
+        session = onnx_session(str(self.onnx_path), library_threads())
         tok = _tokenizer(str(self.model_dir))
         out = []
         for start in range(0, len(items), self.batch_size):

@@ -110,11 +110,8 @@ class MatchContext:
         when the stages run side by side (three stages on 2 cores: pools of their own would only contend;
         measured 28% slower on average), else 0 (the library's default, all cores). Returns it."""
         n = 1 if match_threads > 1 else 0
-        if self.marknet is not None and self.marknet.encoder.threads != n:
-            self.marknet.encoder.threads = n
-            self.marknet.encoder._session = None  # made again with n threads on first use
-        for engine in self._ocr or ():
-            engine.threads = n or None
+        for user in [*([self.marknet.encoder] if self.marknet is not None else []), *(self._ocr or ())]:
+            user.threads = n  # their sessions are made once per thread count (embed/_util.onnx_session)
         self.library_threads = n
         return n
 
@@ -132,7 +129,7 @@ class MatchContext:
             from kcs_kit.embed.ocr_rapid import RapidOcrEngine
 
             self._ocr = [RapidOcrEngine(det_limit_side_len=self.settings.ocr_max_side,
-                                        threads=self.library_threads or None)] if self.settings.match_ocr else []
+                                        threads=self.library_threads)] if self.settings.match_ocr else []
         return [[w for engine in self._ocr for w in engine.read(img)] for img in images]
 
     def title_matches(self, words: list[OcrWord]) -> tuple[dict[str, float], dict[str, str]]:
