@@ -182,7 +182,8 @@ def bench_notify(ctx: click.Context, n: int, designs: int, folder: Path | None, 
 @json_option
 @click.pass_context
 def bench_shortlists(ctx: click.Context, folder: Path, limit: int | None, no_write: bool, as_json: bool) -> None:
-    """Recall of each image shortlist (VLAD, visual words, marknet, silhouettes) and of their union.
+    """Recall of each image shortlist (VLAD, visual words, marknet, silhouettes, marknet on
+    the regions) and of their union.
 
     A true design that no shortlist proposes can never be shown, so this is the ceiling of top-k accuracy.
     Runs on the current workspace (index it first: kcs index build).

@@ -15,6 +15,7 @@ from kcs_kit.embed.cnn import CANVAS, META, WEIGHTS, MarkNetEncoder, design_canv
 from kcs_kit.embed.cnn_recipe import make_batch, mark_masks
 from kcs_kit.errors import KcsError
 from kcs_kit.index.marknet import HUB_KIND, DesignVectors, _path, hubness, load_vectors, window_bank
+from kcs_kit.match.context import get_context
 from kcs_kit.registry import store
 
 
@@ -91,6 +92,39 @@ def test_a_warped_mark_on_a_background_finds_its_design(ws):
         scores, _ = vecs.scores(vecs.encoder.photo_windows(photo)[0])
         hits += max(scores, key=lambda x: scores[x]) == d
     assert hits >= 6  # of 8: the learned encoder alone, before verification and fusion
+
+
+def test_regions_cut_as_marks_in_one_batched_call_give_torchs_vectors_and_find_the_design(ws):
+    """region_vectors: each proposed region cut like a training crop, all of a photo's in one ONNX call (the
+    same vectors as one call per crop and as torch); the region around a warped mark finds its design."""
+    from kcs_kit.embed.shape import photo_regions
+    from kcs_kit.match.engine import _region_marknet
+    from kcs_kit.match.photo import Photo
+
+    vecs = load_vectors(ws)
+    enc = vecs.encoder
+    designs = sorted(store.active_design_ids(ws))[:8]
+    photo = scene(render(ws, designs[0], "dark"), seed=2, frac=0.4)
+    boxes = [(300.0, 200.0, 600.0, 500.0), (0.0, 0.0, 40.0, 25.0), (850.0, 650.0, 1000.0, 760.0)]  # one past the edge
+    batched = enc.region_vectors(photo, boxes)
+    assert batched.shape == (3, enc.dim) and np.allclose(np.linalg.norm(batched, axis=1), 1, atol=1e-4)
+    one_by_one = np.concatenate([enc.region_vectors(photo, [b]) for b in boxes])
+    assert np.abs(batched - one_by_one).max() < 1e-5
+    torch_only = MarkNetEncoder.load()
+    torch_only.onnx = None
+    assert np.abs(batched - torch_only.region_vectors(photo, boxes)).max() < 1e-5
+    assert enc.region_vectors(photo, []).shape == (0, enc.dim)
+    hits = 0
+    for k, d in enumerate(designs):
+        rgb = scene(render(ws, d, "dark"), seed=k, frac=0.4)
+        p = Photo(rgb, (rgb.shape[1], rgb.shape[0]), 1.0, "", f"scene {k}")
+        scores, where = _region_marknet(get_context(ws), [p], [photo_regions(rgb)])
+        best = max(scores, key=lambda x: scores[x])
+        hits += best == d
+        if best == d:
+            x0, y0, x1, y1 = where[d][1]
+            assert x0 < 450 < x1 and y0 < 350 < y1  # the region it was found in covers the mark in the middle
+    assert hits >= 5  # of 8: marknet on the proposed regions alone, before verification and fusion
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

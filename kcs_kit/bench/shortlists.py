@@ -2,7 +2,8 @@
 
 Accuracy is capped by recall: a design that no shortlist proposes is never verified, fused or shown. For
 every query with a true design this measures the rank of that design in each image shortlist on its own —
-VLAD windows in the vector store, visual words, marknet windows, silhouettes of colour regions — and
+VLAD windows in the vector store, visual words, marknet windows, silhouettes of colour regions, marknet on
+those regions cut out as marks — and
 whether the union of the first ``VERIFY`` (30) of each holds it. OCR and text matches are left out (they
 propose by name, and cost most of the time). Same code path as ``match``, on the current workspace.
 """
@@ -19,7 +20,7 @@ import numpy as np
 from kcs_kit.config import Settings
 
 KS = (1, 5, 30)
-FAMILIES = ("vlad", "bow", "marknet", "shape")
+FAMILIES = ("vlad", "bow", "marknet", "shape", "region")
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,18 @@ def run(settings: Settings, folder: Path, *, limit: int | None = None,
         t2 = time.perf_counter()
         learned, _ = engine._marknet(ctx, photos)
         t3 = time.perf_counter()
-        shape, _ = engine._shape(ctx, photos)
+        regions = engine._regions(photos)
+        shape, _ = engine._shape(ctx, photos, regions)
         t4 = time.perf_counter()
+        region, _ = engine._region_marknet(ctx, photos, regions)
+        t5 = time.perf_counter()
         secs["vlad"] += t1 - t0
         secs["bow"] += t2 - t1
         secs["marknet"] += t3 - t2
         secs["shape"] += t4 - t3
+        secs["region"] += t5 - t4  # the region proposals counted with the silhouettes
         found = False
-        for fam, scores in zip(FAMILIES, (vlad, bow, learned, shape), strict=True):
+        for fam, scores in zip(FAMILIES, (vlad, bow, learned, shape, region), strict=True):
             r = rank_of(scores, str(q.design_id))
             ranks[fam].append(r)
             found |= r <= engine.VERIFY

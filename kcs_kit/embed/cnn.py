@@ -7,10 +7,12 @@ scales and every 64x64-pixel window (stride 8) of every scale gets a vector, so 
 photo is found where it is instead of being drowned by the whole frame.
 
 Weights ship in ``kcs_kit/data/marknet.pt`` with their SHA-256 in ``marknet.json``; a file whose hash
-differs is refused. Beside them ships ``marknet.onnx``, the same network's window model (photo -> window
-vectors) exported by ``export_onnx`` when the weights are written (its hash is in the .json too): matching
-runs it in ONNX Runtime, which RapidOCR loads anyway, so a query never imports torch (about 1.5 s of a cold
-start) and the windows take a third to half of torch's time. Its vectors equal torch's within 1e-5 (tested).
+differs is refused. Beside them ships ``marknet.onnx``, the same network's window model (photos -> window
+vectors, any batch and size) exported by ``export_onnx`` when the weights are written (its hash is in the
+.json too): matching runs it in ONNX Runtime, which RapidOCR loads anyway, so a query never imports torch
+(about 1.5 s of a cold start) and the windows take a third to half of torch's time. Its vectors equal
+torch's within 1e-5 (tested). Matching also reads the photo's proposed regions as crops cut like training
+crops (``region_vectors``: all of a photo's regions in one batched call).
 Index builds and training use torch; weights without an .onnx are run in torch throughout.
 
 Example::
@@ -147,8 +149,9 @@ def _windows_model(net: Any) -> Any:
 
 def export_onnx(net: Any, path: Path) -> str:
     """Write ``net``'s window model to ``path`` as ONNX (any photo size); returns the file's SHA-256."""
+    axes = {"gray": {0: "batch", 2: "height", 3: "width"}, "windows": {0: "batch", 1: "rows", 2: "cols"}}
     write_onnx(_windows_model(net), (_torch().rand(1, 1, 96, 128),), path, inputs=["gray"], outputs=["windows"],
-               dynamic_axes={"gray": {2: "height", 3: "width"}, "windows": {1: "rows", 2: "cols"}}, opset=ONNX_OPSET)
+               dynamic_axes=axes, opset=ONNX_OPSET)
     return sha256(path)
 
 
@@ -218,6 +221,37 @@ class MarkNetEncoder:
         torch = _torch()
         with torch.inference_mode():
             return self.net.pool(self.net.cells(torch.from_numpy(x)[None, None]))[0].numpy()
+
+    def _centres(self, crops: np.ndarray) -> np.ndarray:
+        """The middle window's vector (n, dim) of each 96 x 96 grey crop (n, 96, 96): one batched ONNX call
+        (a window model exported with a fixed batch of 1 is called per crop), else torch."""
+        sess = self.session()
+        if sess is not None:
+            if isinstance(sess.get_inputs()[0].shape[0], str) or len(crops) == 1:
+                v = sess.run(None, {"gray": crops[:, None]})[0]
+            else:  # an export of an earlier kcs-kit: batch fixed at 1
+                v = np.concatenate([sess.run(None, {"gray": c[None, None]})[0] for c in crops])
+        else:
+            torch = _torch()
+            with torch.inference_mode():
+                v = self.net.pool(self.net.cells(torch.from_numpy(crops)[:, None])).numpy()
+        return v[:, v.shape[1] // 2, v.shape[2] // 2]
+
+    def region_vectors(self, rgb: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+        """Vectors (n, dim) of regions of a photo (boxes x0, y0, x1, y1 in its pixels), each cut as a training
+        crop is: the region's longer side at 0.9 of the 64-px window, centred in a 96-px canvas (the photo
+        around it as context, its edge replicated beyond the frame)."""
+        import cv2
+
+        if not len(boxes):
+            return np.zeros((0, self.dim), np.float32)
+        gray = to_gray01(rgb)
+        crops = []
+        for x0, y0, x1, y1 in boxes:
+            side = max(1, round(max(x1 - x0, y1 - y0, 1.0) * CANVAS / (0.9 * WINDOW)))
+            patch = cv2.getRectSubPix(gray, (side, side), ((x0 + x1) / 2, (y0 + y1) / 2))  # edge replicated
+            crops.append(cv2.resize(patch, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA))
+        return self._centres(np.ascontiguousarray(np.stack(crops), np.float32)).astype(np.float32)
 
     def design_vectors(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Registered drawings (dark on light renders) -> (n, dim) unit vectors."""
