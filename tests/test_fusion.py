@@ -21,8 +21,7 @@ def synthetic(n: int, seed: int) -> list[Example]:
             feats[truth, SIGNALS.index("inliers")] += rng.uniform(0.3, 1.0)
             feats[truth, SIGNALS.index("bow")] += rng.uniform(0.1, 0.5)
         q = np.array([feats[:, 0].max(), feats[:, 1].max(), feats[:, 2].max(), 0.0,
-                      feats[:, SIGNALS.index("marknet")].max(), feats[:, SIGNALS.index("shape")].max(),
-                      feats[:, SIGNALS.index("region")].max()])
+                      feats[:, SIGNALS.index("marknet")].max(), feats[:, SIGNALS.index("shape")].max()])
         out.append(Example(feats, q, truth))
     return out
 

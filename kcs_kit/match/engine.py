@@ -49,10 +49,8 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-8"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
-# 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
-# 8: marknet on the proposed regions (region)
-REGION_CROPS = 48  # the largest proposed regions of a photo that marknet reads as crops
+ANALYSIS_VERSION = "signals-7"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+# 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions)
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
@@ -60,7 +58,7 @@ LETTER_HEIGHT = 2.0  # a letter of a text line is between half and twice the lin
 # Stages timed on every match (MatchResult.stage_ms): "open" is the workspace's models and indexes (once per
 # process), "words" the OCR words matched to names and texts, "places" where each candidate was found.
 STAGES = ("open", "photos", "keypoints", "vlad", "visual words", "ocr", "words", "marknet", "silhouettes",
-          "regions", "verification", "places", "fusion")
+          "verification", "places", "fusion")
 
 
 @dataclass
@@ -142,11 +140,10 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
 
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
-             decl: tuple[float, float], marknet: float, shape: float, in_text: float, agree: float,
-             region: float) -> np.ndarray:
+             decl: tuple[float, float], marknet: float, shape: float, in_text: float, agree: float) -> np.ndarray:
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
-                     max(marknet, 0.0), max(shape, 0.0), in_text, agree, max(region, 0.0)])
+                     max(marknet, 0.0), max(shape, 0.0), in_text, agree])
 
 
 def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
@@ -237,44 +234,17 @@ def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float
     return best, where
 
 
-def _regions(photos: list[Photo]) -> list[list]:
-    """Each photo's candidate mark regions (colour-cluster components and groups, largest first)."""
-    return [photo_regions(p.rgb) for p in photos]
-
-
-def _shape(ctx: MatchContext, photos: list[Photo], regions: list[list]) -> tuple[dict[str, float], dict[str, tuple]]:
+def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
     """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region."""
     shapes = ctx.shapes
     if shapes is None:
         return {}, {}
-    per = dict(zip(map(id, photos), regions, strict=True))
 
     def score_photo(p: Photo) -> tuple:
-        return (*shapes.scores(per[id(p)]), [r.box for r in per[id(p)]])
+        regions = photo_regions(p.rgb)
+        return (*shapes.scores(regions), [r.box for r in regions])
 
     return _best_over_photos(photos, score_photo)
-
-
-def _region_marknet(ctx: MatchContext, photos: list[Photo], regions: list[list]
-                    ) -> tuple[dict[str, float], dict[str, tuple]]:
-    """marknet on the largest proposed regions, each cut like a training crop (the mark filling the window):
-    the best design over photos and regions, hubness-corrected as the windows are, and that region."""
-    net = ctx.marknet
-    if net is None:
-        return {}, {}
-    per = {id(p): [r.box for r in rs[:REGION_CROPS]] for p, rs in zip(photos, regions, strict=True)}
-
-    def score_photo(p: Photo) -> tuple:
-        return (*net.scores(net.encoder.region_vectors(p.rgb, per[id(p)])), per[id(p)])
-
-    return _best_over_photos(photos, score_photo)
-
-
-def _shape_and_regions(ctx: MatchContext, photos: list[Photo], ms: dict[str, float]) -> tuple:
-    """The silhouettes and marknet on the regions (one job: both read the same region proposals)."""
-    regions = _timed(ms, "silhouettes", _regions)(photos)
-    return (_timed(ms, "silhouettes", _shape)(ctx, photos, regions),
-            _timed(ms, "regions", _region_marknet)(ctx, photos, regions))
 
 
 def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
@@ -291,12 +261,10 @@ def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], 
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
-                marknet: dict[str, float], shape: dict[str, float], region: dict[str, float], active: set[str]
-                ) -> list[str]:
+                marknet: dict[str, float], shape: dict[str, float], active: set[str]) -> list[str]:
     """The union of the image shortlists and the name/text matches, in that order, active designs only."""
     out: dict[str, None] = {}
-    for scores, n in ((shape, VERIFY), (marknet, VERIFY), (region, VERIFY), (short, VERIFY), (bow, VERIFY),
-                      (ocr, 10), (text, 5)):
+    for scores, n in ((shape, VERIFY), (marknet, VERIFY), (short, VERIFY), (bow, VERIFY), (ocr, 10), (text, 5)):
         ranked = [d for d in sorted(scores, key=lambda k: scores[k], reverse=True) if d in active]
         for d in ranked[:n]:  # the best n the officer's filters allow
             out.setdefault(d)
@@ -323,10 +291,9 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
                    "design's name (a letter of ordinary text?)",
         "agree": f"the stages that located the mark agree on its place ({f[11]:.0%} overlap of keypoints, "
                  "silhouette and learned-window places)",
-        "region": f"learned mark similarity {f[12]:.2f} of the best proposed region, cut out as a mark",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
-                 if v or s in ("shortlist", "inliers", "marknet", "shape", "region"))
+                 if v or s in ("shortlist", "inliers", "marknet", "shape"))
 
 
 def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]:
@@ -420,7 +387,7 @@ def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInpu
     n = settings.match_threads
     read_job = _run(n, _timed(ms, "ocr", ctx.read_words), [p.rgb for p in loaded])
     marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded)
-    shape_job = _run(n, _shape_and_regions, ctx, loaded, ms)
+    shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded)
     reads = _timed(ms, "keypoints", _read_photos)(loaded)
     short = _timed(ms, "vlad", _shortlist)(ctx, reads, filters)
     bow = _timed(ms, "visual words", _bow)(ctx, reads)
@@ -432,10 +399,10 @@ def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInpu
     decl = ctx.declaration(declaration_id)
     ms["words"] = (time.perf_counter() - t) * 1000
     learned, windows = marknet_job.result()
-    (shape, shape_regions), (region, _region_boxes) = shape_job.result()
+    shape, shape_regions = shape_job.result()
     rows = []
     text_lines: dict[str, str] = {}
-    cands = _candidates(short, bow, ocr, text_sim, learned, shape, region, ctx.active_ids(filters))
+    cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
     verified = _timed(ms, "verification", _verify_all)(ctx, reads, cands)
     t = time.perf_counter()
     for d in cands:
@@ -449,12 +416,11 @@ def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInpu
             in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], info.title if info else d)
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                      ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
-                     _agree(*place_args), region.get(d, 0.0))
+                     _agree(*place_args))
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
-                  max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0),
-                  max(max(region.values(), default=0.0), 0.0)])
+                  max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
     ms["places"] = (time.perf_counter() - t) * 1000
     return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions,
                     text_lines, ms)

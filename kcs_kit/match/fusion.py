@@ -24,21 +24,20 @@ from pathlib import Path
 import numpy as np
 
 SIGNALS = ("shortlist", "bow", "inliers", "inlier_ratio", "ocr", "text", "hs_match", "undervaluation", "marknet",
-           "shape", "in_text", "agree", "region")
-QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet", "best_shape",
-                 "best_region")
+           "shape", "in_text", "agree")
+QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet", "best_shape")
 # Features derived from all candidates of one query, inside the model (so stored signals reproduce them):
 # ``<s>_lead`` = how far the candidate is ahead of the best other candidate on s (0 unless it leads): a
 # clear winner is more often right. (Rank features, 1 / (1 + rank), were tried: no better on the fitting
 # set, and they give the leader of pure noise the same credit as a clear winner.)
-LEADS = ("shape", "marknet", "inliers", "ocr", "region")
+LEADS = ("shape", "marknet", "inliers", "ocr")
 DERIVED = tuple(f"{s}_lead" for s in LEADS)
 FEATURES = SIGNALS + DERIVED
 BASE_OF = {**{s: s for s in SIGNALS}, **{f"{s}_lead": s for s in LEADS}}
 # Prior weights: hand-set from what each signal means, before any fitting (documented, not tuned); in_text
 # counts against a candidate: its mark found inside a line of ordinary text is likely a letter of that text.
 PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
-         "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0, "agree": 1.0, "region": 6.0}
+         "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0, "agree": 1.0}
 PRIOR_NONE = 7.5
 
 
