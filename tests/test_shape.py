@@ -139,5 +139,5 @@ def test_bench_shortlists_reports_each_family_on_a_query_package(ws, tmp_path):
     assert out["queries"] == 4 and set(out["recall"]) == set(FAMILIES)
     assert out["recall"]["shape"]["1"] >= 0.5 and out["recall"]["marknet"]["1"] >= 0.5
     assert out["recall"]["region"]["30"] >= 0.5
-    assert out["union_30"] == 1.0 and out["by_kind"]["printed"][0] == 4
+    assert out["union_30"] == 1.0 and out["union_30_region"] == 1.0 and out["by_kind"]["printed"][0] == 4
     assert rank_of({"a": 0.9, "b": 0.5, "c": 0.7}, "b") == 3 and rank_of({"a": 1.0}, "z") > 1000
