@@ -21,8 +21,8 @@ import numpy as np
 from kcs_kit.config import Settings
 
 KS = (1, 5, 30)
-FAMILIES = ("vlad", "bow", "marknet", "shape", "region")
-MATCHING = FAMILIES[:4]  # the shortlists matching uses
+MATCHING = ("vlad", "bow", "marknet", "shape")  # the shortlists matching uses
+FAMILIES = (*MATCHING, "region")
 REGION_CROPS = 48  # the largest proposed regions of a photo read by marknet as crops
 
 

@@ -11,8 +11,8 @@ differs is refused. Beside them ships ``marknet.onnx``, the same network's windo
 vectors, any batch and size) exported by ``export_onnx`` when the weights are written (its hash is in the
 .json too): matching runs it in ONNX Runtime, which RapidOCR loads anyway, so a query never imports torch
 (about 1.5 s of a cold start) and the windows take a third to half of torch's time. Its vectors equal
-torch's within 1e-5 (tested). Matching also reads the photo's proposed regions as crops cut like training
-crops (``region_vectors``: all of a photo's regions in one batched call).
+torch's within 1e-5 (tested). ``region_vectors`` reads a photo's proposed regions as crops cut like training
+crops, all in one batched call (``kcs bench shortlists`` measures it; matching does not use it).
 Index builds and training use torch; weights without an .onnx are run in torch throughout.
 
 Example::
@@ -227,7 +227,7 @@ class MarkNetEncoder:
         (a window model exported with a fixed batch of 1 is called per crop), else torch."""
         sess = self.session()
         if sess is not None:
-            if isinstance(sess.get_inputs()[0].shape[0], str) or len(crops) == 1:
+            if isinstance(sess.get_inputs()[0].shape[0], str):  # a dynamic batch axis
                 v = sess.run(None, {"gray": crops[:, None]})[0]
             else:  # an export of an earlier kcs-kit: batch fixed at 1
                 v = np.concatenate([sess.run(None, {"gray": c[None, None]})[0] for c in crops])
