@@ -247,6 +247,25 @@ def test_matches_on_a_printed_line_of_text_say_so(ws):
     assert "inside the text" in inside[0].detail and "KOREA" in inside[0].detail.upper()
 
 
+def test_a_short_name_read_by_ocr_is_its_own_signal(ws):
+    """ocr_short repeats the OCR score of a design whose name has at most 3 letters and digits ('ABB'), so
+    the fusion can trust such a read less than a long name's ('Abbott'); long names get 0."""
+    from kcs_kit.match.engine import short_name
+    from kcs_kit.match.fusion import PRIOR
+
+    assert short_name("ABB") and short_name("E.A.") and short_name("/e/") and not short_name("Abbott")
+    assert PRIOR["ocr_short"] < 0  # before any fit it takes back part of OCR's credit
+    img = np.full((600, 900, 3), 240, np.uint8)
+    cv2.putText(img, "ABB", (80, 220), cv2.FONT_HERSHEY_DUPLEX, 3.0, (20, 20, 20), 6, cv2.LINE_AA)
+    cv2.putText(img, "Abbott", (80, 440), cv2.FONT_HERSHEY_DUPLEX, 3.0, (20, 20, 20), 6, cv2.LINE_AA)
+    r = match([img], dataclasses.replace(ws, match_ocr=True), top_k=1000)
+    ev = {c.design_id: {e.signal: e for e in c.evidence} for c in r.candidates}
+    assert "abb" in ev and "abbott" in ev, (r.ocr_text, list(ev)[:10])
+    assert ev["abb"]["ocr"].value > 0.5 and ev["abb"]["ocr_short"].value == ev["abb"]["ocr"].value
+    assert "3 characters or fewer" in ev["abb"]["ocr_short"].detail
+    assert ev["abbott"]["ocr"].value > 0.5 and "ocr_short" not in ev["abbott"]
+
+
 def test_photo_without_a_mark_is_rejected(ws):
     rng = np.random.default_rng(5)
     plain = cv2.GaussianBlur(rng.normal(120, 30, (700, 900, 3)).clip(0, 255).astype(np.uint8), (0, 0), 4)

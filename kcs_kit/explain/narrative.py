@@ -34,6 +34,7 @@ SIGNAL_NAMES = {  # signals the matcher may add later fall back to their own nam
     "shape": ("silhouette similarity", "윤곽 형상 유사도"),
     "in_text": ("the mark found inside ordinary text", "일반 문자열 안에서 찾은 상표"),
     "agree": ("the stages agreeing on where the mark is", "상표 위치에 대한 단계 간 일치"),
+    "ocr_short": ("a short name read (common in ordinary text)", "짧은 명칭 인식 (일반 문자열에 흔함)"),
 }
 IN_TEXT_SAID = 0.5  # the narrative says so when at least this share of the matched region lies inside text
 ROLE_NAMES = {"importer": ("importer", "수입자"), "seller": ("seller", "해외거래처"),
