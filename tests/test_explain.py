@@ -123,6 +123,19 @@ def test_narrative_says_when_the_match_lies_inside_ordinary_text(explained):
     assert "일반 문자의 한 글자일 수 있습니다" in narrate(y, "ko")
 
 
+def test_narrative_says_when_the_name_read_is_short(explained):
+    """An OCR read of a name of 3 characters or fewer (the ocr_short signal) is said to count for less."""
+    from kcs_kit.explain.narrative import narrate
+    from kcs_kit.match.types import Evidence
+
+    x = dataclasses.replace(explained[1][0], ocr=(OcrMatch("EA", "EA", 1.0),))
+    assert "counts for less" not in narrate(x, "en")  # no ocr_short evidence: a name like any other
+    c = dataclasses.replace(x.candidate, evidence=(*x.candidate.evidence, Evidence("ocr_short", 0.9, -4.3, "")))
+    y = dataclasses.replace(x, candidate=c)
+    assert 'OCR read "EA"' in narrate(y, "en") and "3 characters or fewer" in narrate(y, "en")
+    assert "명칭이 3자 이하입니다" in narrate(y, "ko")
+
+
 def test_ocr_words_matched_to_the_mark():
     assert ocr_matches(["NIKE", "nikee", "Air", "NlKE", "x"], "Nike") == (
         OcrMatch("NIKE", "Nike", 1.0), OcrMatch("nikee", "Nike", 0.667))

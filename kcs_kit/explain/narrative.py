@@ -1,6 +1,7 @@
 """Short narratives of a candidate's evidence in English and Korean: deterministic templates, no model.
 
-One sentence per kind of evidence (identity and probability, keypoints, OCR, HS code, value, origin,
+One sentence per kind of evidence (identity and probability, keypoints, OCR (and whether the name read is
+short enough to turn up in ordinary text), HS code, value, origin,
 parties, linked declarations, the strongest signal and the lead over the next candidate), in that order.
 
 Example::
@@ -50,6 +51,10 @@ T = {
                   "특징점은 좌우 반전된 디자인과 일치합니다: 물품의 상표가 좌우 반전되어 있습니다."),
     "ocr": ('OCR read "{word}", which matches the mark word "{mark}" (score {score:.2f}).',
             'OCR로 읽은 "{word}"이(가) 상표 단어 "{mark}"와(과) 일치합니다 (점수 {score:.2f}).'),
+    "ocr_short": ("The name has 3 characters or fewer: such a word often turns up in ordinary text by chance, so "
+                  "this reading counts for less.",
+                  "명칭이 3자 이하입니다: 이런 단어는 일반 문자열에 우연히 자주 나타나므로 "
+                  "이 인식 결과의 비중은 낮습니다."),
     "ocr0": ("None of the words read on the item matches the mark.",
              "물품에서 읽은 단어 중 상표와 일치하는 단어가 없습니다."),
     "ocr_none": ("No words were read on the item.", "물품에서 읽은 단어가 없습니다."),
@@ -121,6 +126,8 @@ def narrate(x: CandidateExplanation, lang: str) -> str:
         out.append(_t("kp_mirror", lang))
     if x.ocr:
         out.append(_t("ocr", lang, word=x.ocr[0].word, mark=x.ocr[0].mark_word, score=x.ocr[0].score))
+        if any(e.signal == "ocr_short" and e.value for e in c.evidence):
+            out.append(_t("ocr_short", lang))
     else:
         out.append(_t("ocr0" if x.words_read else "ocr_none", lang))
     in_text = next((e.value for e in c.evidence if e.signal == "in_text"), 0.0)
