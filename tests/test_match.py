@@ -250,10 +250,11 @@ def test_matches_on_a_printed_line_of_text_say_so(ws):
 def test_a_short_name_read_by_ocr_is_its_own_signal(ws):
     """ocr_short repeats the OCR score of a design whose name has at most 3 letters and digits ('ABB'), so
     the fusion can trust such a read less than a long name's ('Abbott'); long names get 0."""
-    from kcs_kit.match.engine import short_name
+    from kcs_kit.match.context import TitleIndex
     from kcs_kit.match.fusion import PRIOR
 
-    assert short_name("ABB") and short_name("E.A.") and short_name("/e/") and not short_name("Abbott")
+    names = TitleIndex({"abb": "ABB", "ea": "E.A.", "e": "/e/", "abbott": "Abbott"})
+    assert names.short == {"abb", "ea", "e"}  # 'Abbott' is no short name
     assert PRIOR["ocr_short"] < 0  # before any fit it takes back part of OCR's credit
     img = np.full((600, 900, 3), 240, np.uint8)
     cv2.putText(img, "ABB", (80, 220), cv2.FONT_HERSHEY_DUPLEX, 3.0, (20, 20, 20), 6, cv2.LINE_AA)

@@ -1,7 +1,7 @@
 """Short narratives of a candidate's evidence in English and Korean: deterministic templates, no model.
 
-One sentence per kind of evidence (identity and probability, keypoints, OCR (and whether the name read is
-short enough to turn up in ordinary text), HS code, value, origin,
+One sentence per kind of evidence (identity and probability, keypoints, OCR and whether its word is short
+enough to turn up in ordinary text, HS code, value, origin,
 parties, linked declarations, the strongest signal and the lead over the next candidate), in that order.
 
 Example::
@@ -113,6 +113,11 @@ def _declaration(f: DeclarationFacts, lang: str) -> list[str]:
     return out
 
 
+def _value(x: CandidateExplanation, signal: str) -> float:
+    """The value of one of the candidate's evidence signals (0 when it has none)."""
+    return next((e.value for e in x.candidate.evidence if e.signal == signal), 0.0)
+
+
 def narrate(x: CandidateExplanation, lang: str) -> str:
     """The narrative of one explained candidate in ``lang`` ('en' or 'ko')."""
     if lang not in LANGS:
@@ -126,11 +131,11 @@ def narrate(x: CandidateExplanation, lang: str) -> str:
         out.append(_t("kp_mirror", lang))
     if x.ocr:
         out.append(_t("ocr", lang, word=x.ocr[0].word, mark=x.ocr[0].mark_word, score=x.ocr[0].score))
-        if any(e.signal == "ocr_short" and e.value for e in c.evidence):
+        if _value(x, "ocr_short"):
             out.append(_t("ocr_short", lang))
     else:
         out.append(_t("ocr0" if x.words_read else "ocr_none", lang))
-    in_text = next((e.value for e in c.evidence if e.signal == "in_text"), 0.0)
+    in_text = _value(x, "in_text")
     if in_text >= IN_TEXT_SAID:
         out.append(_t("in_text", lang, pct=f"{in_text:.0%}"))
     if x.declaration is not None:

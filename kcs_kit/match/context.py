@@ -49,14 +49,22 @@ def trigrams(s: str) -> set[str]:
     return {s[i:i + 3] for i in range(len(s) - 2)}
 
 
+EXACT_ONLY = 3  # a word or name of at most this many letters and digits matches only exactly, never fuzzily
+
+
 class TitleIndex:
-    """Design names for OCR: exact normalised names and a trigram index for fuzzy matches."""
+    """Design names for OCR: exact normalised names and a trigram index for fuzzy matches. ``short`` holds the
+    designs whose name has EXACT_ONLY letters and digits or fewer ('EA', '4D', 'RED'): such words turn up in
+    ordinary label text by chance, so reading one is weak evidence (the ocr_short signal)."""
 
     def __init__(self, titles: dict[str, str]) -> None:
         self.by_name: dict[str, list[str]] = {}
         self.grams: dict[str, set[str]] = {}
+        self.short: set[str] = set()
         for design_id, title in titles.items():
             n = norm(title)
+            if len(n) <= EXACT_ONLY:
+                self.short.add(design_id)
             if len(n) >= 2:
                 self.by_name.setdefault(n, []).append(design_id)
                 for g in trigrams(n):
@@ -70,7 +78,7 @@ class TitleIndex:
         for tok, w in tokens:
             if tok in self.by_name:
                 cands = {tok}
-            elif len(tok) >= 4:
+            elif len(tok) > EXACT_ONLY:
                 cands = {n for g in trigrams(tok) for n in self.grams.get(g, ())}
             else:
                 continue

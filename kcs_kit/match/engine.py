@@ -38,7 +38,7 @@ from kcs_kit.config import Settings
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
-from kcs_kit.match.context import MatchContext, get_context, norm
+from kcs_kit.match.context import EXACT_ONLY, MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
 from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, load_photo, parse_crop
 from kcs_kit.match.types import Candidate, Evidence, MatchResult
@@ -56,7 +56,6 @@ SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
 LETTER_HEIGHT = 2.0  # a letter of a text line is between half and twice the line's height
-SHORT_NAME = 3  # a design name of at most this many letters and digits, read by OCR, is weak evidence (ocr_short)
 # Stages timed on every match (MatchResult.stage_ms): "open" is the workspace's models and indexes (once per
 # process), "words" the OCR words matched to names and texts, "places" where each candidate was found.
 STAGES = ("open", "photos", "keypoints", "vlad", "visual words", "ocr", "words", "marknet", "silhouettes",
@@ -144,19 +143,10 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
              decl: tuple[float, float], marknet: float, shape: float, in_text: float, agree: float,
              short_name: bool) -> np.ndarray:
+    """The candidate's signals in fusion.SIGNALS order; ``short_name``: its name is in TitleIndex.short."""
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
                      max(marknet, 0.0), max(shape, 0.0), in_text, agree, ocr if short_name else 0.0])
-
-
-def short_name(title: str) -> bool:
-    """Whether a design's name is short enough (SHORT_NAME letters and digits or fewer) that reading it on an
-    item is weak evidence: 'EA', '4D', 'RED' turn up in ordinary label text by chance.
-
-    >>> short_name("E.A."), short_name("Nike")
-    (True, False)
-    """
-    return len(norm(title)) <= SHORT_NAME
 
 
 def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
@@ -304,7 +294,7 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
                    "design's name (a letter of ordinary text?)",
         "agree": f"the stages that located the mark agree on its place ({f[11]:.0%} overlap of keypoints, "
                  "silhouette and learned-window places)",
-        "ocr_short": f"the name read has {SHORT_NAME} characters or fewer: such words often turn up in ordinary "
+        "ocr_short": f"the name read has {EXACT_ONLY} characters or fewer: such words often turn up in ordinary "
                      "text by chance",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
@@ -425,14 +415,13 @@ def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInpu
         in_text = 0.0
         place_args = (d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
         photo, box = _locate(*place_args)
-        info = ctx.designs.get(d)
-        title = info.title if info else d
         if box is not None and photo is not None and not ocr.get(d):  # the design's name read: text expected
             px = loaded[photo].scale
-            in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], title)
+            info = ctx.designs.get(d)
+            in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], info.title if info else d)
         f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                      ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
-                     _agree(*place_args), short_name(title))
+                     _agree(*place_args), d in ctx.titles.short)
         rows.append((d, f, ver, where, scale))
     q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
                   max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
