@@ -20,7 +20,7 @@ from kcs_kit.index.testkit import check_index, unit_vectors
 pytest.importorskip("chromadb", reason="chromadb not installed: run `make install`")
 
 from kcs_kit.index import drop_index, open_index  # noqa: E402
-from kcs_kit.index.chroma import collection_name  # noqa: E402
+from kcs_kit.index.chroma import EF_SEARCH, collection_name, ef_search  # noqa: E402
 
 
 def _open(settings, dim=16, version="v1", **kw):
@@ -61,6 +61,28 @@ def test_upserts_larger_than_a_chroma_batch_are_split(settings):
     assert ix.count() == 250 and sorted(ix.ids()) == sorted(ids)
     ix.delete(ids[:150])
     assert ix.count() == 100
+
+
+def test_queries_return_the_exact_nearest_vectors_at_registry_size(settings):
+    # Random 64-d vectors are the hard case for HNSW: with Chroma's default breadth (100) only 5-9 of 20 such
+    # queries got exactly their 30 nearest of 3,000 (and the answer could change between processes).
+    vectors, queries = unit_vectors(3000, 64, seed=1), unit_vectors(20, 64, seed=2)
+    ix = _open(settings, dim=64)
+    ix.upsert([f"d{i}" for i in range(3000)], vectors)
+    for q, hits in zip(queries, ix.query(queries, k=30), strict=True):
+        exact = {f"d{i}" for i in np.argsort(-(vectors @ q))[:30]}
+        assert {h.id for h in hits} == exact
+
+
+def test_a_collection_built_with_the_default_breadth_is_widened_when_opened(settings):
+    from kcs_kit.index.chroma import _client
+
+    meta = {"kcs_family": "designs-image", "kcs_encoder": "tiny", "kcs_encoder_version": "v1", "kcs_dim": 16}
+    old = _client(settings).create_collection(collection_name("designs-image", "tiny", "v1"), metadata=meta,
+                                              embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+    assert ef_search(old) == 100  # Chroma's default, as indexes built before 2026-12-06 have it
+    assert ef_search(_open(settings).collection) == EF_SEARCH
+    assert ef_search(_client(settings).get_collection(old.name, embedding_function=None)) == EF_SEARCH
 
 
 def test_bad_input_is_named(settings):

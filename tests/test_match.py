@@ -167,6 +167,31 @@ def test_crop_searches_only_the_box(ws):
         match([photo], ws, crop="1500,1100,1600,1200")
 
 
+def test_ocr_reads_the_name_printed_beside_a_tight_crop(ws):
+    """The officer's box around a mark leaves out the brand name printed under it: OCR reads the box widened
+    by half its size on each side (engine.OCR_MARGIN), so the name still counts; text further away does not.
+    Word boxes come back in the cropped photo's pixels (below it here)."""
+    from kcs_kit.match.context import norm
+    from kcs_kit.match.engine import OCR_MARGIN, analyse
+
+    assert OCR_MARGIN == 0.5
+    design_id, title = next((d, t) for d in ids(ws)
+                            if (t := store.get_design(ws, d).title).isascii() and len(norm(t)) >= 5)
+    img = np.full((800, 1500, 3), 235, np.uint8)
+    img[150:550, 100:500] = cv2.resize(render(ws, design_id), (400, 400))
+    cv2.putText(img, title, (110, 640), cv2.FONT_HERSHEY_DUPLEX, 1.6, (20, 20, 20), 3, cv2.LINE_AA)
+    cv2.putText(img, "FARAWAY", (1050, 400), cv2.FONT_HERSHEY_DUPLEX, 2.0, (20, 20, 20), 4, cv2.LINE_AA)
+    settings = dataclasses.replace(ws, match_ocr=True)
+    whole = analyse([img], settings)
+    assert any("FARAWAY" in w.text.upper() for w in whole.words), whole.words  # readable where it is
+    a = analyse([img], settings, crop="100,150,500,550")
+    assert a.photos[0].size == (400, 400)
+    read = [w for w in a.words if norm(w.text) == norm(title)]
+    assert read and read[0].box[1] > 400, a.words  # under the box, in the cropped photo's pixels
+    assert not any("FARAWAY" in w.text.upper() for w in a.words)
+    assert a.ocr_word.get(design_id) and design_id in [r[0] for r in a.rows]
+
+
 def test_exif_rotated_photo_is_read_upright(ws):
     design_id = ids(ws)[7]
     upright = scene(render(ws, design_id), seed=4)

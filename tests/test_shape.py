@@ -102,6 +102,21 @@ def test_regions_find_a_coloured_mark_on_a_textured_background():
     assert photo_regions(np.full((200, 300, 3), 128, np.uint8)) == []  # a flat photo has no regions
 
 
+def test_thin_rings_around_a_letter_stay_one_region():
+    """A mark of thin strokes (rings 2 px wide at the 320-px reading, around a letter) is found: no
+    morphological opening erases the strokes (until 2026-12-06 one did: no such region came out)."""
+    from kcs_kit.embed.shape import SIDE
+
+    photo = np.full((2 * SIDE, 2 * SIDE, 3), (120, 40, 140), np.uint8)  # purple cloth, read at half size
+    for radius in (220, 170, 120):
+        cv2.circle(photo, (SIDE, SIDE), radius, (245, 245, 245), 4, cv2.LINE_AA)
+    cv2.putText(photo, "k", (280, 360), cv2.FONT_HERSHEY_SIMPLEX, 3.2, (245, 245, 245), 8)
+    strokes = [r for r in photo_regions(photo) if r.area < 0.1 and r.box[2] - r.box[0] > 400]
+    assert strokes, [(r.box, r.area) for r in photo_regions(photo)]  # the rings, not the cloth inside them
+    x0, y0, x1, y1 = strokes[0].box
+    assert abs((x0 + x1) / 2 - SIDE) < 10 and abs((y1 - y0) - 440) < 20
+
+
 def test_index_build_describes_every_active_design_and_photos_find_theirs(ws):
     idx = load_shapes(ws)
     active = sorted(store.active_design_ids(ws))

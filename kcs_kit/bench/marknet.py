@@ -58,7 +58,7 @@ def run(settings: Settings, weights: Sequence[Path], folder: Path, *, limit: int
     qs = [q for q in read_queries(folder) if q.design_id in ids][:limit]
     ranks = np.zeros((len(models), len(qs)), np.int64)
     for j, q in enumerate(qs):
-        photos = _load([str(p) for p in q.photos], q.crop, settings)
+        photos, _ocr = _load([str(p) for p in q.photos], q.crop, settings)
         for i, m in enumerate(models):
             best: dict[str, float] = {}
             for p in photos:

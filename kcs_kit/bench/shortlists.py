@@ -74,7 +74,7 @@ def run(settings: Settings, folder: Path, *, limit: int | None = None,
     union: list[bool] = []
     union_region: list[bool] = []
     for q in qs:
-        photos = engine._load([str(p) for p in q.photos], q.crop, settings)
+        photos, _ocr = engine._load([str(p) for p in q.photos], q.crop, settings)
         t0 = time.perf_counter()
         reads = engine._read_photos(photos)
         vlad = engine._shortlist(ctx, reads, None)

@@ -31,6 +31,12 @@ from kcs_kit.index.base import Hit, MetadataValue
 _INSTALL = "run `make install` (or: .venv/bin/pip install chromadb)"
 _NAME_OK = re.compile(r"[^a-zA-Z0-9_-]+")
 _META_KEYS = ("kcs_family", "kcs_encoder", "kcs_encoder_version", "kcs_dim")
+# How many candidates an HNSW query keeps while it walks the graph. Chroma's default (100) returned a different
+# ~4% of the 30 nearest designs from one process to the next for the same query vectors (so the same photo
+# could get another shortlist), and missed up to a quarter of the exact 30 on a window of a photo. At 1,000
+# the 3,403 demo designs come back exactly (the exact top 30 for every window of 20 photos, and the same in
+# two processes) for +30 ms per photo; a registry much larger than this breadth is searched approximately.
+EF_SEARCH = 1000
 
 
 def _without_iri_grammars() -> None:
@@ -93,22 +99,43 @@ def _client(settings: Any) -> Any:
                  "--path vectorstore`, or set KCS_CHROMA_MODE=persistent") from exc
 
 
-def _space(collection: Any) -> str | None:
+def _hnsw(collection: Any) -> dict[str, Any]:
+    """The collection's HNSW settings: its configuration (Chroma >= 1.0), else its "hnsw:" metadata."""
     with warnings.catch_warnings():  # Chroma 1.x calls embedding_function=None a "legacy" config; it is ours
         warnings.simplefilter("ignore", DeprecationWarning)
         config = getattr(collection, "configuration", None) or {}
     hnsw = config.get("hnsw") if isinstance(config, Mapping) else None
     if isinstance(hnsw, Mapping) and hnsw.get("space"):
-        return str(hnsw["space"])
-    return (collection.metadata or {}).get("hnsw:space")
+        return dict(hnsw)
+    meta = collection.metadata or {}
+    return {"space": meta.get("hnsw:space"), "ef_search": meta.get("hnsw:search_ef")}
+
+
+def _space(collection: Any) -> str | None:
+    space = _hnsw(collection).get("space")
+    return str(space) if space else None
 
 
 def _create(client: Any, name: str, meta: dict[str, Any]) -> Any:
     try:
         return client.create_collection(name, embedding_function=None, metadata=meta,
-                                        configuration={"hnsw": {"space": "cosine"}})
+                                        configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}})
     except TypeError:  # a Chroma without collection configuration (< 1.0)
-        return client.create_collection(name, embedding_function=None, metadata={**meta, "hnsw:space": "cosine"})
+        return client.create_collection(name, embedding_function=None,
+                                        metadata={**meta, "hnsw:space": "cosine", "hnsw:search_ef": EF_SEARCH})
+
+
+def ef_search(collection: Any) -> int | None:
+    """The collection's HNSW query breadth (None when this Chroma does not say)."""
+    found = _hnsw(collection).get("ef_search")
+    return int(found) if found is not None else None
+
+
+def _search_wide(collection: Any) -> None:
+    """Raise the query breadth of a collection built before EF_SEARCH (Chroma's default 100) to EF_SEARCH."""
+    found = ef_search(collection)
+    if found is not None and found < EF_SEARCH:
+        collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
 
 
 def open_index(settings: Any, *, family: str, encoder_name: str, encoder_version: str, dim: int,
@@ -129,6 +156,7 @@ def open_index(settings: Any, *, family: str, encoder_name: str, encoder_version
                                      hint="build the index first (kcs index build)") from None
         collection = _create(client, name, meta)
     _check(collection, meta, _where(settings))
+    _search_wide(collection)
     return ChromaIndex(collection, dim=int(dim), max_batch=int(client.get_max_batch_size()))
 
 

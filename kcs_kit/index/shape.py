@@ -42,7 +42,7 @@ from kcs_kit.index.bank import (
 )
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
-HUB_KIND = "photo-regions-1"  # what the stored hubness measures (files of another kind are rebuilt)
+HUB_KIND = "photo-regions-2"  # what the stored hubness measures (files of another kind are rebuilt); 2: GROUP_GAP
 BANK_CROPS = (128, 512)  # fewer crops than marknet's: each gives ~40 regions, and finding them costs ~20 ms
 BANK_SIDE = 192  # the 96-px crops are enlarged to this side for the region finder (as a photo's mark would be)
 REGIONS_PER_K = 2000  # k = bank regions / 2,000 (10 of 20,560 at the demo registry), 5 to 50

@@ -29,12 +29,13 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 import numpy as np
 
 from kcs_kit.config import Settings
+from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
@@ -49,9 +50,14 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-9"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-10"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
-# 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short
+# 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
+# exactly (HNSW ef_search), OCR reads a margin around the officer's crop box
+# OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
+# leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
+# within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
+OCR_MARGIN = 0.5
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
@@ -301,15 +307,40 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
                  if v or s in ("shortlist", "inliers", "marknet", "shape"))
 
 
-def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> list[Photo]:
+@dataclass(frozen=True)
+class _OcrView:
+    """What OCR reads of one photo: the photo itself, or for a cropped photo the officer's box widened by
+    OCR_MARGIN; ``offset`` (x, y) takes a word's box from ``rgb``'s pixels back to the photo's."""
+
+    rgb: np.ndarray
+    offset: tuple[int, int] = (0, 0)
+
+
+def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> tuple[list[Photo], list[_OcrView]]:
     if not photos:
         raise ImageError("match: expected at least one photo of the item, found none")
     loaded = [load_photo(p, max_pixels=settings.max_image_pixels,
                          name=None if isinstance(p, str) else f"photo {i + 1}") for i, p in enumerate(photos)]
+    views = [_OcrView(p.rgb) for p in loaded]
     box = parse_crop(crop)
     if box is not None:
-        loaded[0] = apply_crop(loaded[0], box)
-    return loaded
+        whole = loaded[0]
+        loaded[0] = apply_crop(whole, box)
+        x0, y0, x1, y1 = box
+        mx, my = OCR_MARGIN * (x1 - x0), OCR_MARGIN * (y1 - y0)
+        wide = apply_crop(whole, (max(0.0, x0 - mx), max(0.0, y0 - my), x1 + mx, y1 + my))
+        s = whole.scale  # both cut from the same pixels: the offset is the difference of their corners
+        views[0] = _OcrView(wide.rgb, (max(0, round(x0 * s)) - max(0, round((x0 - mx) * s)),
+                                       max(0, round(y0 * s)) - max(0, round((y0 - my) * s))))
+    return loaded, views
+
+
+def _read_words(ctx: MatchContext, views: list[_OcrView]) -> list[list[OcrWord]]:
+    """The OCR words of each photo, their boxes in that photo's pixels (outside it for words beside a crop)."""
+    lines = ctx.read_words([v.rgb for v in views])
+    return [[w if v.offset == (0, 0) else replace(w, box=(w.box[0] - v.offset[0], w.box[1] - v.offset[1],
+                                                           w.box[2] - v.offset[0], w.box[3] - v.offset[1]))
+             for w in ws] for v, ws in zip(views, lines, strict=True)]
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -387,10 +418,10 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
 
 def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInput], settings: Settings, crop,
              declaration_id: str | None, text: str | None, filters: dict | None) -> Analysis:
-    loaded = _timed(ms, "photos", _load)(photos, crop, settings)
+    loaded, ocr_views = _timed(ms, "photos", _load)(photos, crop, settings)
     # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
     n = settings.match_threads
-    read_job = _run(n, _timed(ms, "ocr", ctx.read_words), [p.rgb for p in loaded])
+    read_job = _run(n, _timed(ms, "ocr", _read_words), ctx, ocr_views)
     marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded)
     shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded)
     reads = _timed(ms, "keypoints", _read_photos)(loaded)
