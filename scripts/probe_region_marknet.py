@@ -30,7 +30,7 @@ def main() -> None:
     ranks: dict[str, list[int]] = {"pyramid": [], "regions": [], "either": []}
     spent = 0.0
     for q in qs:
-        photos = _load([str(p) for p in q.photos], None, settings)
+        photos, _ocr = _load([str(p) for p in q.photos], None, settings)
         t = time.perf_counter()
         reg = region_scores(ctx, photos, max_regions)
         spent += time.perf_counter() - t

@@ -47,8 +47,8 @@ MAX_REGIONS = 96
 # Parts of one cluster this close (share of the photo's longer side) form one region: a mark's letters, a
 # symbol and its dots. 0.035 until 2026-12-06; with 0.05 and no morphological opening (which erased strokes
 # 1-2 px wide at 320 px: a ring around a letter, a thin stem), a region fitting the true drawing (correlation
-# >= 0.7) was found on 55.0% of 400 fitting photos instead of 53.0%, the drawing among the first 10 on 54.8%
-# instead of 52.3%; the best score on 120 photos without a registered mark moved from 0.095 to 0.099.
+# >= 0.7) was found on 55.0% of 400 fitting photos instead of 53.0%, the drawing among the first 10 on 54.2%
+# instead of 52.3% (hubness rebuilt); the best score on 120 photos without a registered mark: 0.095 -> 0.099.
 GROUP_GAP = 0.05
 HUB_WEIGHT = 0.5  # as in CSLS: 2 cos - r_region - r_design, halved
 
