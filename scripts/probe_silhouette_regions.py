@@ -16,11 +16,33 @@ from collections import defaultdict
 import numpy as np
 
 
+def item_scores(shapes, photos_regions: list[list], design_id: str | None) -> tuple[dict[str, float], float]:
+    """Each design's best silhouette score over an item's photos (hubness-corrected, best view), as matching
+    ranks them, and the best raw correlation of any region with ``design_id``'s drawing (-9 without one)."""
+    from kcs_kit.embed.base import place_hubness
+    from kcs_kit.embed.shape import HUB_WEIGHT
+
+    ids = [str(x) for x in shapes.ids]
+    cols = [j for j, d in enumerate(ids) if d == design_id]
+    adjmax, raw = np.full(len(ids), -9.0), -9.0
+    for regions in photos_regions:
+        if not regions:
+            continue
+        corr = shapes.correlations(np.stack([r.descriptor for r in regions]))
+        adj = corr - HUB_WEIGHT * (shapes.hub[None, :] + place_hubness(corr)[:, None])
+        adjmax = np.maximum(adjmax, adj.max(0))
+        if cols:
+            raw = max(raw, float(corr[:, cols].max()))
+    best: dict[str, float] = defaultdict(lambda: -9.0)
+    for j, d in enumerate(ids):
+        best[d] = max(best[d], float(adjmax[j]))
+    return dict(best), raw
+
+
 def main() -> None:
     from kcs_kit.bench.queries import read_queries
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.base import place_hubness
-    from kcs_kit.embed.shape import HUB_WEIGHT, photo_regions
+    from kcs_kit.embed.shape import photo_regions
     from kcs_kit.index.shape import load_shapes
     from kcs_kit.match.photo import load_photo
 
@@ -34,19 +56,7 @@ def main() -> None:
     for folder in folders:
         qs = [q for q in read_queries(folder) if q.design_id and q.design_id in ids][:n]
         for q in qs:
-            cols = [j for j, d in enumerate(ids) if d == q.design_id]
-            adjmax, raw = np.full(len(ids), -9.0), -9.0
-            for path in q.photos:
-                regions = photo_regions(load_photo(str(path)).rgb)
-                if not regions:
-                    continue
-                corr = shapes.correlations(np.stack([r.descriptor for r in regions]))
-                adj = corr - HUB_WEIGHT * (shapes.hub[None, :] + place_hubness(corr)[:, None])
-                adjmax = np.maximum(adjmax, adj.max(0))
-                raw = max(raw, float(corr[:, cols].max()))
-            best: dict[str, float] = defaultdict(lambda: -9.0)
-            for j, d in enumerate(ids):
-                best[d] = max(best[d], float(adjmax[j]))
+            best, raw = item_scores(shapes, [photo_regions(load_photo(str(p)).rgb) for p in q.photos], q.design_id)
             rank = 1 + sum(v > best[q.design_id] for v in best.values())
             rows.append((q.kind, rank, raw))
     rank = np.array([r[1] for r in rows])
