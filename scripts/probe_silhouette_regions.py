@@ -11,7 +11,6 @@ region finder (``photo_regions``) is what failed. Prints both, by correlation ba
 
 import sys
 import time
-from collections import defaultdict
 
 import numpy as np
 
@@ -19,24 +18,18 @@ import numpy as np
 def item_scores(shapes, photos_regions: list[list], design_id: str | None) -> tuple[dict[str, float], float]:
     """Each design's best silhouette score over an item's photos (hubness-corrected, best view), as matching
     ranks them, and the best raw correlation of any region with ``design_id``'s drawing (-9 without one)."""
-    from kcs_kit.embed.base import place_hubness
-    from kcs_kit.embed.shape import HUB_WEIGHT
-
-    ids = [str(x) for x in shapes.ids]
+    ids = shapes.ids.tolist()
     cols = [j for j, d in enumerate(ids) if d == design_id]
-    adjmax, raw = np.full(len(ids), -9.0), -9.0
+    best, raw = dict.fromkeys(ids, -9.0), -9.0
     for regions in photos_regions:
         if not regions:
             continue
         corr = shapes.correlations(np.stack([r.descriptor for r in regions]))
-        adj = corr - HUB_WEIGHT * (shapes.hub[None, :] + place_hubness(corr)[:, None])
-        adjmax = np.maximum(adjmax, adj.max(0))
+        for d, v in shapes.best(corr)[0].items():
+            best[d] = max(best[d], v)
         if cols:
             raw = max(raw, float(corr[:, cols].max()))
-    best: dict[str, float] = defaultdict(lambda: -9.0)
-    for j, d in enumerate(ids):
-        best[d] = max(best[d], float(adjmax[j]))
-    return dict(best), raw
+    return best, raw
 
 
 def main() -> None:

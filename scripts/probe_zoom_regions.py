@@ -22,15 +22,14 @@ def zoom_regions(rgb: np.ndarray, net, windows: int, margin: float) -> list:
     import cv2
 
     from kcs_kit.embed.shape import SIDE, Region, photo_regions
+    from kcs_kit.match.engine import _intersection
 
     vecs, boxes = net.encoder.photo_windows(rgb)
     scores, where = net.scores(vecs)
     chosen: list[np.ndarray] = []
     for d in sorted(scores, key=scores.__getitem__, reverse=True):
         b = boxes[where[d]]
-        area = (b[2] - b[0]) * (b[3] - b[1])
-        if all(max(0, min(b[2], c[2]) - max(b[0], c[0])) * max(0, min(b[3], c[3]) - max(b[1], c[1])) < 0.5 * area
-               for c in chosen):
+        if all(_intersection(b, c) < 0.5 * (b[2] - b[0]) * (b[3] - b[1]) for c in chosen):
             chosen.append(b)
         if len(chosen) >= windows:
             break

@@ -223,5 +223,8 @@ class ShapeIndex:
         """Best shape correlation of every design over the regions, and which region gave it."""
         if not regions or not self.n:
             return {}, {}
-        corr = self.correlations(np.stack([r.descriptor for r in regions]))
+        return self.best(self.correlations(np.stack([r.descriptor for r in regions])))
+
+    def best(self, corr: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
+        """From (regions x designs) correlations: each design's best hubness-corrected score and its region."""
         return best_per_design(self.ids, corr - HUB_WEIGHT * (self.hub[None, :] + place_hubness(corr)[:, None]))

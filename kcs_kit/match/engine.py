@@ -41,7 +41,7 @@ from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import EXACT_ONLY, MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
-from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, load_photo, parse_crop
+from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, crop_pixels, load_photo, parse_crop
 from kcs_kit.match.types import Candidate, Evidence, MatchResult
 from kcs_kit.match.verify import NONE, Verification, descriptors, fit_homography, ratio_matches
 
@@ -328,19 +328,17 @@ def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> tuple[list[
         loaded[0] = apply_crop(whole, box)
         x0, y0, x1, y1 = box
         mx, my = OCR_MARGIN * (x1 - x0), OCR_MARGIN * (y1 - y0)
-        wide = apply_crop(whole, (max(0.0, x0 - mx), max(0.0, y0 - my), x1 + mx, y1 + my))
-        s = whole.scale  # both cut from the same pixels: the offset is the difference of their corners
-        views[0] = _OcrView(wide.rgb, (max(0, round(x0 * s)) - max(0, round((x0 - mx) * s)),
-                                       max(0, round(y0 * s)) - max(0, round((y0 - my) * s))))
+        widened = (max(0.0, x0 - mx), max(0.0, y0 - my), x1 + mx, y1 + my)
+        (a, b, *_), (wa, wb, *_) = crop_pixels(whole, box), crop_pixels(whole, widened)
+        views[0] = _OcrView(apply_crop(whole, widened).rgb, (a - wa, b - wb))
     return loaded, views
 
 
 def _read_words(ctx: MatchContext, views: list[_OcrView]) -> list[list[OcrWord]]:
     """The OCR words of each photo, their boxes in that photo's pixels (outside it for words beside a crop)."""
     lines = ctx.read_words([v.rgb for v in views])
-    return [[w if v.offset == (0, 0) else replace(w, box=(w.box[0] - v.offset[0], w.box[1] - v.offset[1],
-                                                           w.box[2] - v.offset[0], w.box[3] - v.offset[1]))
-             for w in ws] for v, ws in zip(views, lines, strict=True)]
+    return [[replace(w, box=(w.box[0] - dx, w.box[1] - dy, w.box[2] - dx, w.box[3] - dy)) for w in ws]
+            for (dx, dy), ws in zip((v.offset for v in views), lines, strict=True)]
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}

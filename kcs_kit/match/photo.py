@@ -131,6 +131,14 @@ def parse_crop(text: str | tuple | list | None) -> tuple[float, float, float, fl
     return x0, y0, x1, y1
 
 
+def crop_pixels(photo: Photo, crop: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """``crop`` (original upright pixels) as a rectangle (x0, y0, x1, y1) of ``photo.rgb``, clipped to it."""
+    x0, y0, x1, y1 = crop
+    s = photo.scale
+    return (max(0, round(x0 * s)), max(0, round(y0 * s)),
+            min(photo.rgb.shape[1], round(x1 * s)), min(photo.rgb.shape[0], round(y1 * s)))
+
+
 def apply_crop(photo: Photo, crop: tuple[float, float, float, float]) -> Photo:
     """The part of the photo inside ``crop`` (original upright pixels), clipped to the photo."""
     w, h = photo.size
@@ -139,8 +147,7 @@ def apply_crop(photo: Photo, crop: tuple[float, float, float, float]) -> Photo:
         raise ImageError(f"{photo.name}: crop {crop} lies outside the {w}x{h} photo",
                          hint="draw the box on the photo itself")
     s = photo.scale
-    a, b = max(0, round(x0 * s)), max(0, round(y0 * s))
-    c, d = min(photo.rgb.shape[1], round(x1 * s)), min(photo.rgb.shape[0], round(y1 * s))
+    a, b, c, d = crop_pixels(photo, crop)
     if c - a < 16 or d - b < 16:
         raise ImageError(f"{photo.name}: crop {crop} is too small ({c - a}x{d - b} pixels to search)")
     return Photo(np.ascontiguousarray(photo.rgb[b:d, a:c]), (round((c - a) / s), round((d - b) / s)), s,
