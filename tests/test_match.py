@@ -259,6 +259,27 @@ def test_silhouettes_look_again_inside_marknets_most_confident_distinct_windows(
                                       {"a": (1, (5, 5, 6, 6)), "b": (0, (3, 3, 4, 4)), "c": (0, (9, 9, 9, 9))})
 
 
+def test_zoomed_silhouettes_score_only_marknets_first_designs_there(ws):
+    """Inside a window around the mark, the region finder finds the mark's silhouette again; it may raise only
+    the designs marknet ranked first in that photo (``_Zoom.designs``), and its place is in original pixels."""
+    from kcs_kit.match.context import get_context
+    from kcs_kit.match.engine import _load, _Zoom, _zoomed_shape
+
+    ctx = get_context(ws)
+    d = ids(ws)[3]
+    photos, _ = _load([jpeg(scene(render(ws, d), seed=41, frac=0.3))], None, ws)
+    p = photos[0]
+    window = (0.3 * p.rgb.shape[1], 0.3 * p.rgb.shape[0], 0.7 * p.rgb.shape[1], 0.7 * p.rgb.shape[0])
+    every = frozenset(ids(ws))
+    scores, where = _zoomed_shape(ctx, photos, [_Zoom([window], every)])
+    assert max(scores, key=scores.__getitem__) == d, sorted(scores.items(), key=lambda kv: -kv[1])[:3]
+    photo_index, (x0, y0, x1, y1) = where[d]
+    assert photo_index == 0 and 0.25 * 900 < (x0 + x1) / 2 < 0.75 * 900 and 0.25 * 700 < (y0 + y1) / 2 < 0.75 * 700
+    others = every - {d}
+    assert d not in _zoomed_shape(ctx, photos, [_Zoom([window], others)])[0]
+    assert _zoomed_shape(ctx, photos, [_Zoom([], every)]) == ({}, {})
+
+
 def test_stages_agree_on_where_a_true_mark_is(ws):
     """agree: keypoints, silhouette and marknet's window land on the mark itself; other candidates' places
     scatter (or come from one stage only)."""

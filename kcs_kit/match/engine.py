@@ -50,11 +50,12 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-11"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-12"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11: silhouettes also inside
-# marknet's most confident windows (ZOOM_WINDOWS)
+# marknet's most confident windows (ZOOM_WINDOWS; measured out of fold, cost rejection); 12: ... for marknet's
+# first designs there only (ZOOM_DESIGNS)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -63,6 +64,7 @@ OCR_MARGIN = 0.5
 # on 400 fitting photos a region fitting the true drawing (correlation >= 0.7) was found on 62.0% with them and
 # on 55.0% without (scripts/probe_zoom_regions.py)
 ZOOM_WINDOWS = 3
+ZOOM_DESIGNS = VERIFY  # ... and may raise the silhouette score of marknet's this many first designs of the photo
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
@@ -271,25 +273,37 @@ def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], di
     return _best_over_photos(photos, score_photo)
 
 
-def _zoomed_shape(ctx: MatchContext, photos: list[Photo], views: list[list[tuple]]
+@dataclass(frozen=True)
+class _Zoom:
+    """Where the silhouettes look again in one photo: marknet's most confident distinct windows (in the photo's
+    pixels), and the designs marknet ranks in its first ZOOM_DESIGNS there: only they may score by them."""
+
+    windows: list[tuple]
+    designs: frozenset[str]
+
+
+def _zoomed_shape(ctx: MatchContext, photos: list[Photo], zooms: list[_Zoom]
                   ) -> tuple[dict[str, float], dict[str, tuple]]:
-    """Silhouette similarity of every design over the regions found again inside each photo's ``views``
-    (marknet's most confident windows, ``_marknet``), and that region."""
+    """Silhouette similarity of marknet's first designs over the regions found again inside marknet's most
+    confident windows (``_marknet``), and that region: marknet proposes a design and a place, the silhouette
+    there confirms it (any design fitting some region of such a view raised the best score of photos without a
+    registered mark as much as that of the true drawing, and cost rejection out of fold: Fusion v12)."""
     shapes = ctx.shapes
     if shapes is None:
         return {}, {}
 
     def score_photo(i: int, p: Photo) -> tuple:
-        regions = zoom_regions(p.rgb, views[i])
-        return (*shapes.scores(regions), [r.box for r in regions])
+        regions = zoom_regions(p.rgb, zooms[i].windows)
+        scores, which = shapes.scores(regions)
+        return ({d: v for d, v in scores.items() if d in zooms[i].designs}, which, [r.box for r in regions])
 
     return _best_over_photos(photos, score_photo)
 
 
 def _marknet_and_zoom(ms: dict[str, float], ctx: MatchContext, photos: list[Photo]) -> tuple:
     """marknet, then the silhouettes inside its most confident windows (one job: the second needs the first)."""
-    learned, windows, views = _timed(ms, "marknet", _marknet)(ctx, photos)
-    return learned, windows, _timed(ms, "zoomed silhouettes", _zoomed_shape)(ctx, photos, views)
+    learned, windows, zooms = _timed(ms, "marknet", _marknet)(ctx, photos)
+    return learned, windows, _timed(ms, "zoomed silhouettes", _zoomed_shape)(ctx, photos, zooms)
 
 
 def _distinct_windows(scores: dict[str, float], which: dict[str, int], boxes: np.ndarray, n: int) -> list[tuple]:
@@ -304,21 +318,22 @@ def _distinct_windows(scores: dict[str, float], which: dict[str, int], boxes: np
     return chosen
 
 
-def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple], list[list[tuple]]]:
-    """Learned-encoder similarity of every design (best window over photos), where that window is, and each
-    photo's ZOOM_WINDOWS most confident distinct windows (in its own pixels), where silhouettes look again."""
+def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple], list[_Zoom]]:
+    """Learned-encoder similarity of every design (best window over photos), where that window is, and in each
+    photo where the silhouettes look again (``_Zoom``)."""
     net = ctx.marknet
     if net is None:
-        return {}, {}, [[] for _ in photos]
-    views: list[list[tuple]] = []
+        return {}, {}, [_Zoom([], frozenset()) for _ in photos]
+    zooms: list[_Zoom] = []
 
     def score_photo(_i: int, p: Photo) -> tuple:
         vecs, boxes = net.encoder.photo_windows(p.rgb)
         scores, which = net.scores(vecs)
-        views.append(_distinct_windows(scores, which, boxes, ZOOM_WINDOWS))
+        first = sorted(scores, key=scores.__getitem__, reverse=True)[:ZOOM_DESIGNS]
+        zooms.append(_Zoom(_distinct_windows(scores, which, boxes, ZOOM_WINDOWS), frozenset(first)))
         return scores, which, boxes
 
-    return (*_best_over_photos(photos, score_photo), views)
+    return (*_best_over_photos(photos, score_photo), zooms)
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
