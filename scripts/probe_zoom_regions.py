@@ -1,9 +1,10 @@
-"""Probe (matching uses its result): silhouette regions found again inside marknet's most confident windows.
+"""Probe: silhouette regions found again inside marknet's most confident windows (not part of matching: built
+into it as signals-11 and -12, measured out of fold and taken out again, docs/MATCHING.md Fusion v12).
 
 The region finder clusters the colours of the whole photo at 320 px, so a small mark in a colour close to its
 surface, or one of thin strokes, is merged with its surroundings or lost (docs/MATCHING.md). Here each photo's
-regions are complemented by those of marknet's ``W`` most confident distinct windows (``engine._distinct_windows``;
-``embed.shape.zoom_regions``: each widened by ``MARGIN`` of its size, enlarged to 320 px), keeping each view's
+regions are complemented by those of marknet's ``W`` most confident distinct windows (``distinct_windows``;
+``zoom_regions``: each widened by ``MARGIN`` of its size, enlarged to 320 px), keeping each view's
 ``c`` largest regions for every ``c`` in ``CAPS`` (0: no zooming). For the first N queries of each package with a
 registered design, and N/3 without one: the true drawing's silhouette rank, whether some region correlates >= 0.7
 with it, and the best silhouette score of the photos without a design (where a false alarm would come from).
@@ -20,14 +21,55 @@ from collections import defaultdict
 import numpy as np
 
 
+def distinct_windows(scores: dict[str, float], which: dict[str, int], boxes: np.ndarray, n: int) -> list[tuple]:
+    """The best windows of the ``n`` most similar designs that overlap no better one by half its area."""
+    from kcs_kit.match.engine import _intersection
+
+    chosen: list[tuple] = []
+    for d in sorted(scores, key=scores.__getitem__, reverse=True):
+        if len(chosen) >= n:
+            break
+        b = tuple(float(v) for v in boxes[which[d]])
+        if all(_intersection(b, c) < 0.5 * (b[2] - b[0]) * (b[3] - b[1]) for c in chosen):
+            chosen.append(b)
+    return chosen
+
+
+def zoom_regions(rgb: np.ndarray, boxes, *, margin: float, limit: int) -> list:
+    """Regions found again inside ``boxes`` (x0, y0, x1, y1 in ``rgb``'s pixels): each box widened by ``margin``
+    of its size on every side, enlarged to ``side`` px and split into colour clusters of its own, its ``limit``
+    largest regions kept. A small mark in a colour close to its surface merges with it among the whole photo's
+    few clusters; seen alone, its colours are among the view's. Boxes come back in ``rgb``'s pixels; ``area``
+    is the share of the view."""
+    import cv2
+
+    from kcs_kit.embed.shape import SIDE as side
+    from kcs_kit.embed.shape import Region, photo_regions
+
+    height, width = rgb.shape[:2]
+    out = []
+    for b in boxes:
+        w, h = b[2] - b[0], b[3] - b[1]
+        x0, y0 = int(max(0, b[0] - margin * w)), int(max(0, b[1] - margin * h))
+        x1, y1 = int(min(width, b[2] + margin * w)), int(min(height, b[3] + margin * h))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            continue
+        view = rgb[y0:y1, x0:x1]
+        f = max(1.0, side / max(view.shape[:2]))
+        if f > 1:
+            view = cv2.resize(view, (round(view.shape[1] * f), round(view.shape[0] * f)), interpolation=cv2.INTER_CUBIC)
+        out += [Region(r.descriptor, (x0 + r.box[0] / f, y0 + r.box[1] / f, x0 + r.box[2] / f, y0 + r.box[3] / f),
+                       r.area) for r in photo_regions(view, side=side, limit=limit)]
+    return out
+
+
 def main() -> None:
     from probe_silhouette_regions import item_scores  # the same folder: python puts it on sys.path
 
     from kcs_kit.bench.queries import read_queries
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.shape import photo_regions, zoom_regions
+    from kcs_kit.embed.shape import photo_regions
     from kcs_kit.match.context import get_context
-    from kcs_kit.match.engine import _distinct_windows
     from kcs_kit.match.photo import load_photo
 
     n, windows, margin = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
@@ -50,7 +92,7 @@ def main() -> None:
             for path in q.photos:
                 rgb = load_photo(str(path)).rgb
                 vecs, boxes = net.encoder.photo_windows(rgb)
-                views = _distinct_windows(*net.scores(vecs), boxes, windows)
+                views = distinct_windows(*net.scores(vecs), boxes, windows)
                 per.append((photo_regions(rgb), [zoom_regions(rgb, [v], margin=margin, limit=10**6) for v in views]))
             for c in caps:
                 regions = [whole + [r for view in zoomed for r in view[:c]] for whole, zoomed in per]

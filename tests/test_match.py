@@ -242,44 +242,6 @@ def test_a_match_inside_a_line_of_text_that_is_not_the_name():
     assert _in_text((120, 118, 160, 122), [line], "Etsy")[0] == 0.0
 
 
-def test_silhouettes_look_again_inside_marknets_most_confident_distinct_windows():
-    """The zoomed silhouettes' views: the best windows of marknet's top designs, a window overlapping a better
-    one by half its area or more left out, at most ``n``; the best of two readings kept per design."""
-    from kcs_kit.match.engine import _better, _distinct_windows
-
-    boxes = np.array([(0, 0, 100, 100), (10, 10, 110, 110), (60, 0, 160, 100), (300, 300, 400, 400)], float)
-    scores = {"a": 0.9, "b": 0.8, "c": 0.7, "d": 0.6, "e": 0.5}
-    which = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 0}  # b's window is a's shifted a little; c's overlaps it by 40%
-    assert _distinct_windows(scores, which, boxes, 3) == [(0, 0, 100, 100), (60, 0, 160, 100), (300, 300, 400, 400)]
-    assert _distinct_windows(scores, which, boxes, 1) == [(0, 0, 100, 100)]
-    assert _distinct_windows({}, {}, boxes, 3) == []
-    whole = ({"a": 0.3, "b": 0.5}, {"a": (0, (1, 1, 2, 2)), "b": (0, (3, 3, 4, 4))})
-    zoomed = ({"a": 0.6, "b": 0.2, "c": 0.1}, {"a": (1, (5, 5, 6, 6)), "b": (0, (7, 7, 8, 8)), "c": (0, (9, 9, 9, 9))})
-    assert _better(whole, zoomed) == ({"a": 0.6, "b": 0.5, "c": 0.1},
-                                      {"a": (1, (5, 5, 6, 6)), "b": (0, (3, 3, 4, 4)), "c": (0, (9, 9, 9, 9))})
-
-
-def test_zoomed_silhouettes_score_only_marknets_first_designs_there(ws):
-    """Inside a window around the mark, the region finder finds the mark's silhouette again; it may raise only
-    the designs marknet ranked first in that photo (``_Zoom.designs``), and its place is in original pixels."""
-    from kcs_kit.match.context import get_context
-    from kcs_kit.match.engine import _load, _Zoom, _zoomed_shape
-
-    ctx = get_context(ws)
-    d = ids(ws)[3]
-    photos, _ = _load([jpeg(scene(render(ws, d), seed=41, frac=0.3))], None, ws)
-    p = photos[0]
-    window = (0.3 * p.rgb.shape[1], 0.3 * p.rgb.shape[0], 0.7 * p.rgb.shape[1], 0.7 * p.rgb.shape[0])
-    every = frozenset(ids(ws))
-    scores, where = _zoomed_shape(ctx, photos, [_Zoom([window], every)])
-    assert max(scores, key=scores.__getitem__) == d, sorted(scores.items(), key=lambda kv: -kv[1])[:3]
-    photo_index, (x0, y0, x1, y1) = where[d]
-    assert photo_index == 0 and 0.25 * 900 < (x0 + x1) / 2 < 0.75 * 900 and 0.25 * 700 < (y0 + y1) / 2 < 0.75 * 700
-    others = every - {d}
-    assert d not in _zoomed_shape(ctx, photos, [_Zoom([window], others)])[0]
-    assert _zoomed_shape(ctx, photos, [_Zoom([], every)]) == ({}, {})
-
-
 def test_stages_agree_on_where_a_true_mark_is(ws):
     """agree: keypoints, silhouette and marknet's window land on the mark itself; other candidates' places
     scatter (or come from one stage only)."""

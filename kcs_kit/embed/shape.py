@@ -44,13 +44,6 @@ MIN_AREA = 0.002  # regions smaller than this share of the photo are noise
 MIN_PART = 0.0002  # ... but parts this small still join a group (the dot of an i)
 MAX_AREA = 0.7  # ... larger ones are background
 MAX_REGIONS = 96
-# zoom_regions: a view around a box is widened by this share of the box's size on each side, and gives its
-# ZOOM_REGIONS largest regions. Inside marknet's 3 most confident windows, on 300 fitting photos (seeds 7 and 8),
-# the true drawing was first among the silhouettes for 51.7% with 16 regions a view, 50.0% with all (~60) and
-# 49.0% without zooming; the best score on 100 photos without a design rose less (mean 0.098 -> 0.117, all:
-# 0.133), and the correlations cost a third of all's
-ZOOM_MARGIN = 0.25
-ZOOM_REGIONS = 16
 # Parts of one cluster this close (share of the photo's longer side) form one region: a mark's letters, a
 # symbol and its dots. 0.035 until 2026-12-06; with 0.05 and no morphological opening (which erased strokes
 # 1-2 px wide at 320 px: a ring around a letter, a thin stem), a region fitting the true drawing (correlation
@@ -187,35 +180,10 @@ def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
     return masks
 
 
-def zoom_regions(rgb: np.ndarray, boxes, *, margin: float = ZOOM_MARGIN, side: int = SIDE,
-                 limit: int = ZOOM_REGIONS) -> list[Region]:
-    """Regions found again inside ``boxes`` (x0, y0, x1, y1 in ``rgb``'s pixels): each box widened by ``margin``
-    of its size on every side, enlarged to ``side`` px and split into colour clusters of its own, its ``limit``
-    largest regions kept. A small mark in a colour close to its surface merges with it among the whole photo's
-    few clusters; seen alone, its colours are among the view's. Boxes come back in ``rgb``'s pixels; ``area``
-    is the share of the view."""
-    cv2 = _cv2()
-    height, width = rgb.shape[:2]
-    out = []
-    for b in boxes:
-        w, h = b[2] - b[0], b[3] - b[1]
-        x0, y0 = int(max(0, b[0] - margin * w)), int(max(0, b[1] - margin * h))
-        x1, y1 = int(min(width, b[2] + margin * w)), int(min(height, b[3] + margin * h))
-        if x1 - x0 < 8 or y1 - y0 < 8:
-            continue
-        view = rgb[y0:y1, x0:x1]
-        f = max(1.0, side / max(view.shape[:2]))
-        if f > 1:
-            view = cv2.resize(view, (round(view.shape[1] * f), round(view.shape[0] * f)), interpolation=cv2.INTER_CUBIC)
-        out += [Region(r.descriptor, (x0 + r.box[0] / f, y0 + r.box[1] / f, x0 + r.box[2] / f, y0 + r.box[3] / f),
-                       r.area) for r in photo_regions(view, side=side, limit=limit)]
-    return out
-
-
 def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
                   ) -> list[Region]:
     """Candidate mark regions of a photo (colour-cluster components and groups of them), largest first: at
-    most ``limit`` (and of the MAX_REGIONS largest parts)."""
+    most ``limit``, of the MAX_REGIONS largest parts."""
     cv2 = _cv2()
     h, w = rgb.shape[:2]
     s = min(1.0, side / max(h, w))

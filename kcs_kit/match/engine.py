@@ -37,7 +37,7 @@ import numpy as np
 from kcs_kit.config import Settings
 from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
-from kcs_kit.embed.shape import photo_regions, zoom_regions
+from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError
 from kcs_kit.match.context import EXACT_ONLY, MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
@@ -50,21 +50,15 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-12"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-10"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
-# exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11: silhouettes also inside
-# marknet's most confident windows (ZOOM_WINDOWS; measured out of fold, cost rejection); 12: ... for marknet's
-# first designs there only (ZOOM_DESIGNS)
+# exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
+# marknet's most confident windows (measured, taken out again: docs/MATCHING.md, Fusion v12)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
 OCR_MARGIN = 0.5
-# Silhouettes look again inside marknet's this many most confident distinct windows (embed.shape.zoom_regions):
-# on 400 fitting photos a region fitting the true drawing (correlation >= 0.7) was found on 62.0% with them and
-# on 55.0% without (scripts/probe_zoom_regions.py)
-ZOOM_WINDOWS = 3
-ZOOM_DESIGNS = VERIFY  # ... and may raise the silhouette score of marknet's this many first designs of the photo
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
@@ -72,7 +66,7 @@ LETTER_HEIGHT = 2.0  # a letter of a text line is between half and twice the lin
 # Stages timed on every match (MatchResult.stage_ms): "open" is the workspace's models and indexes (once per
 # process), "words" the OCR words matched to names and texts, "places" where each candidate was found.
 STAGES = ("open", "photos", "keypoints", "vlad", "visual words", "ocr", "words", "marknet", "silhouettes",
-          "zoomed silhouettes", "verification", "places", "fusion")
+          "verification", "places", "fusion")
 
 
 @dataclass
@@ -238,25 +232,15 @@ def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str
 
 def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float], dict[str, tuple]]:
     """Best score of every design over the photos, and (photo, box in original pixels) where it was found.
-    ``score_photo(i, photo)`` gives (design -> score, design -> box index, boxes)."""
+    ``score_photo(photo)`` gives (design -> score, design -> box index, boxes)."""
     best: dict[str, float] = {}
     where: dict[str, tuple] = {}
     for i, p in enumerate(photos):
-        scores, which, boxes = score_photo(i, p)
+        scores, which, boxes = score_photo(p)
         for d, sc in scores.items():
             if sc > best.get(d, -2.0):
                 best[d] = sc
                 where[d] = (i, tuple(float(v) / p.scale for v in boxes[which[d]]))
-    return best, where
-
-
-def _better(a: tuple[dict[str, float], dict[str, tuple]], b: tuple[dict[str, float], dict[str, tuple]]
-            ) -> tuple[dict[str, float], dict[str, tuple]]:
-    """Two readings of the same photos (design -> score, design -> place) as one: each design's better."""
-    best, where = dict(a[0]), dict(a[1])
-    for d, sc in b[0].items():
-        if sc > best.get(d, -2.0):
-            best[d], where[d] = sc, b[1][d]
     return best, where
 
 
@@ -266,74 +250,24 @@ def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], di
     if shapes is None:
         return {}, {}
 
-    def score_photo(_i: int, p: Photo) -> tuple:
+    def score_photo(p: Photo) -> tuple:
         regions = photo_regions(p.rgb)
         return (*shapes.scores(regions), [r.box for r in regions])
 
     return _best_over_photos(photos, score_photo)
 
 
-@dataclass(frozen=True)
-class _Zoom:
-    """Where the silhouettes look again in one photo: marknet's most confident distinct windows (in the photo's
-    pixels), and the designs marknet ranks in its first ZOOM_DESIGNS there: only they may score by them."""
-
-    windows: list[tuple]
-    designs: frozenset[str]
-
-
-def _zoomed_shape(ctx: MatchContext, photos: list[Photo], zooms: list[_Zoom]
-                  ) -> tuple[dict[str, float], dict[str, tuple]]:
-    """Silhouette similarity of marknet's first designs over the regions found again inside marknet's most
-    confident windows (``_marknet``), and that region: marknet proposes a design and a place, the silhouette
-    there confirms it (any design fitting some region of such a view raised the best score of photos without a
-    registered mark as much as that of the true drawing, and cost rejection out of fold: Fusion v12)."""
-    shapes = ctx.shapes
-    if shapes is None:
-        return {}, {}
-
-    def score_photo(i: int, p: Photo) -> tuple:
-        regions = zoom_regions(p.rgb, zooms[i].windows)
-        scores, which = shapes.scores(regions)
-        return ({d: v for d, v in scores.items() if d in zooms[i].designs}, which, [r.box for r in regions])
-
-    return _best_over_photos(photos, score_photo)
-
-
-def _marknet_and_zoom(ms: dict[str, float], ctx: MatchContext, photos: list[Photo]) -> tuple:
-    """marknet, then the silhouettes inside its most confident windows (one job: the second needs the first)."""
-    learned, windows, zooms = _timed(ms, "marknet", _marknet)(ctx, photos)
-    return learned, windows, _timed(ms, "zoomed silhouettes", _zoomed_shape)(ctx, photos, zooms)
-
-
-def _distinct_windows(scores: dict[str, float], which: dict[str, int], boxes: np.ndarray, n: int) -> list[tuple]:
-    """The best windows of the ``n`` most similar designs that overlap no better one by half its area."""
-    chosen: list[tuple] = []
-    for d in sorted(scores, key=scores.__getitem__, reverse=True):
-        if len(chosen) >= n:
-            break
-        b = tuple(float(v) for v in boxes[which[d]])
-        if all(_intersection(b, c) < 0.5 * (b[2] - b[0]) * (b[3] - b[1]) for c in chosen):
-            chosen.append(b)
-    return chosen
-
-
-def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple], list[_Zoom]]:
-    """Learned-encoder similarity of every design (best window over photos), where that window is, and in each
-    photo where the silhouettes look again (``_Zoom``)."""
+def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Learned-encoder similarity of every design (best window over photos) and where that window is."""
     net = ctx.marknet
     if net is None:
-        return {}, {}, [_Zoom([], frozenset()) for _ in photos]
-    zooms: list[_Zoom] = []
+        return {}, {}
 
-    def score_photo(_i: int, p: Photo) -> tuple:
+    def score_photo(p: Photo) -> tuple:
         vecs, boxes = net.encoder.photo_windows(p.rgb)
-        scores, which = net.scores(vecs)
-        first = sorted(scores, key=scores.__getitem__, reverse=True)[:ZOOM_DESIGNS]
-        zooms.append(_Zoom(_distinct_windows(scores, which, boxes, ZOOM_WINDOWS), frozenset(first)))
-        return scores, which, boxes
+        return (*net.scores(vecs), boxes)
 
-    return (*_best_over_photos(photos, score_photo), zooms)
+    return _best_over_photos(photos, score_photo)
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
@@ -486,8 +420,8 @@ def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInpu
     loaded, ocr_views = _timed(ms, "photos", _load)(photos, crop, settings)
     # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
     n = settings.match_threads
-    marknet_job = _run(n, _marknet_and_zoom, ms, ctx, loaded)  # first: the longest job
     read_job = _run(n, _timed(ms, "ocr", _read_words), ctx, ocr_views)
+    marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded)
     shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded)
     reads = _timed(ms, "keypoints", _read_photos)(loaded)
     short = _timed(ms, "vlad", _shortlist)(ctx, reads, filters)
@@ -499,8 +433,8 @@ def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInpu
     text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
     decl = ctx.declaration(declaration_id)
     ms["words"] = (time.perf_counter() - t) * 1000
-    learned, windows, zoomed = marknet_job.result()
-    shape, shape_regions = _better(shape_job.result(), zoomed)
+    learned, windows = marknet_job.result()
+    shape, shape_regions = shape_job.result()
     rows = []
     text_lines: dict[str, str] = {}
     cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
