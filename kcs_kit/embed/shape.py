@@ -180,10 +180,10 @@ def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
     return masks
 
 
-def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
-                  ) -> list[Region]:
-    """Candidate mark regions of a photo (colour-cluster components and groups of them), largest first: at
-    most ``limit``, of the MAX_REGIONS largest parts."""
+def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
+                 ) -> tuple[np.ndarray, float, list[tuple[int, np.ndarray]]]:
+    """The photo as the region finder reads it (at most ``side`` px, median-filtered), its scale from the
+    photo, and the (pixels, mask) of every candidate region at that size, largest first."""
     cv2 = _cv2()
     h, w = rgb.shape[:2]
     s = min(1.0, side / max(h, w))
@@ -199,8 +199,16 @@ def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
         labels = _clusters(lab * np.array([weight, 1.0, 1.0], np.float32), k)
         if labels is not None:
             masks += _components(labels.reshape(hh, ww), range(int(labels.max()) + 1))
-    total = hh * ww
     masks.sort(key=lambda am: -am[0])
+    return img, s, masks
+
+
+def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
+                  ) -> list[Region]:
+    """Candidate mark regions of a photo (colour-cluster components and groups of them), largest first: at
+    most ``limit``, of the MAX_REGIONS largest parts."""
+    img, s, masks = region_masks(rgb, side=side, clusters=clusters)
+    total = img.shape[0] * img.shape[1]
     out = []
     for _area, mm in masks[:MAX_REGIONS]:
         ys, xs = np.nonzero(mm)

@@ -1,0 +1,89 @@
+"""Probe (not part of matching): does the region a silhouette match comes from look like a printed mark?
+
+The false alarms left are mostly simple drawings matched to blobs and product edges (docs/MATCHING.md). A printed
+mark might stand out from them by its boundary: a crisp edge (median gradient on the region's boundary over the
+photo's 90th percentile gradient), a colour contrast with a ring around it (Lab distance of the means) and a
+uniform colour inside (mean Lab standard deviation). For the first N fitting queries with a design of each
+package, the region that fits the true drawing best (correlation >= 0.7); for the first N/2 without one, the
+region behind the best hubness-corrected silhouette score when it stands out (> 0.15, where a false alarm would
+come from). Prints each feature's medians and AUC (true-mark region > chance region). First photo of each
+query, whole. Usage:
+
+    python scripts/probe_region_crispness.py N QUERIES_DIR [QUERIES_DIR ...]
+    python scripts/probe_region_crispness.py 200 /tmp/photos-train /tmp/photos-train2
+"""
+
+import sys
+import time
+
+import numpy as np
+
+
+def features(img: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]:
+    import cv2
+
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).astype(np.float32)
+    grad = np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1))
+    m8 = mask.astype(np.uint8)
+    k3 = np.ones((3, 3), np.uint8)
+    edge = (cv2.dilate(m8, k3) - cv2.erode(m8, k3)).astype(bool)
+    ring = (cv2.dilate(m8, np.ones((7, 7), np.uint8)) - cv2.dilate(m8, k3)).astype(bool)
+    crisp = float(np.median(grad[edge])) / (float(np.percentile(grad, 90)) + 1e-3)
+    contrast = float(np.linalg.norm(lab[mask].mean(0) - lab[ring].mean(0))) if ring.any() else 0.0
+    return crisp, contrast, float(lab[mask].std(0).mean())
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    p, n = np.array(pos)[:, None], np.array(neg)[None, :]
+    return float((p > n).mean() + 0.5 * (p == n).mean())
+
+
+def main() -> None:
+    from kcs_kit.bench.queries import read_queries
+    from kcs_kit.config import load_settings
+    from kcs_kit.embed.shape import MAX_REGIONS, describe, region_masks
+    from kcs_kit.match.context import get_context
+    from kcs_kit.match.photo import load_photo
+
+    n, folders = int(sys.argv[1]), sys.argv[2:]
+    shapes = get_context(load_settings()).shapes
+    if shapes is None:
+        sys.exit("no silhouettes yet: run `kcs index build`")
+    ids = shapes.ids.tolist()
+    pos: list[tuple] = []
+    neg: list[tuple] = []
+    t0 = time.time()
+    for folder in folders:
+        qs = read_queries(folder)
+        with_design = [q for q in qs if q.design_id and q.design_id in ids][:n]
+        for q in with_design + [q for q in qs if not q.design_id][:n // 2]:
+            img, _s, masks = region_masks(load_photo(str(q.photos[0])).rgb)
+            regions = []
+            for _area, mask in masks[:MAX_REGIONS]:
+                ys, xs = np.nonzero(mask)
+                d = describe(mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
+                if d is not None:
+                    regions.append((d, mask))
+            if not regions:
+                continue
+            corr = shapes.correlations(np.stack([d for d, _m in regions]))
+            if q.design_id:
+                raw = corr[:, [j for j, d in enumerate(ids) if d == q.design_id]].max(1)
+                if raw.max() >= 0.7:
+                    pos.append(features(img, regions[int(raw.argmax())][1]))
+            else:
+                best, where = shapes.best(corr)
+                top = max(best, key=best.__getitem__)
+                if best[top] > 0.15:
+                    neg.append(features(img, regions[where[top]][1]))
+    print(f"{len(pos)} true-mark regions (>= 0.7), {len(neg)} standing-out regions on photos without a design, "
+          f"{time.time() - t0:.0f} s")
+    for j, name in enumerate(("edge crispness", "colour contrast with its ring", "colour spread inside")):
+        p, q = [f[j] for f in pos], [f[j] for f in neg]
+        print(f"{name:30s} true median {np.median(p):.3f}, chance median {np.median(q):.3f}, "
+              f"AUC(true > chance) {auc(p, q):.3f}")
+
+
+if __name__ == "__main__":
+    main()
