@@ -42,7 +42,7 @@ def auc(pos: list[float], neg: list[float]) -> float:
 def main() -> None:
     from kcs_kit.bench.queries import read_queries
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.shape import MAX_REGIONS, describe, region_masks
+    from kcs_kit.embed.shape import region_masks
     from kcs_kit.match.context import get_context
     from kcs_kit.match.photo import load_photo
 
@@ -58,16 +58,10 @@ def main() -> None:
         qs = read_queries(folder)
         with_design = [q for q in qs if q.design_id and q.design_id in ids][:n]
         for q in with_design + [q for q in qs if not q.design_id][:n // 2]:
-            img, _s, masks = region_masks(load_photo(str(q.photos[0])).rgb)
-            regions = []
-            for _area, mask in masks[:MAX_REGIONS]:
-                ys, xs = np.nonzero(mask)
-                d = describe(mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1])
-                if d is not None:
-                    regions.append((d, mask))
+            img, regions = region_masks(load_photo(str(q.photos[0])).rgb)
             if not regions:
                 continue
-            corr = shapes.correlations(np.stack([d for d, _m in regions]))
+            corr = shapes.correlations(np.stack([r.descriptor for r, _m in regions]))
             if q.design_id:
                 raw = corr[:, [j for j, d in enumerate(ids) if d == q.design_id]].max(1)
                 if raw.max() >= 0.7:

@@ -37,14 +37,13 @@ def distinct_windows(scores: dict[str, float], which: dict[str, int], boxes: np.
 
 def zoom_regions(rgb: np.ndarray, boxes, *, margin: float, limit: int) -> list:
     """Regions found again inside ``boxes`` (x0, y0, x1, y1 in ``rgb``'s pixels): each box widened by ``margin``
-    of its size on every side, enlarged to ``side`` px and split into colour clusters of its own, its ``limit``
+    of its size on every side, enlarged to 320 px (``SIDE``) and split into colour clusters of its own, its ``limit``
     largest regions kept. A small mark in a colour close to its surface merges with it among the whole photo's
     few clusters; seen alone, its colours are among the view's. Boxes come back in ``rgb``'s pixels; ``area``
     is the share of the view."""
     import cv2
 
-    from kcs_kit.embed.shape import SIDE as side
-    from kcs_kit.embed.shape import Region, photo_regions
+    from kcs_kit.embed.shape import SIDE, Region, photo_regions
 
     height, width = rgb.shape[:2]
     out = []
@@ -55,11 +54,11 @@ def zoom_regions(rgb: np.ndarray, boxes, *, margin: float, limit: int) -> list:
         if x1 - x0 < 8 or y1 - y0 < 8:
             continue
         view = rgb[y0:y1, x0:x1]
-        f = max(1.0, side / max(view.shape[:2]))
+        f = max(1.0, SIDE / max(view.shape[:2]))
         if f > 1:
             view = cv2.resize(view, (round(view.shape[1] * f), round(view.shape[0] * f)), interpolation=cv2.INTER_CUBIC)
         out += [Region(r.descriptor, (x0 + r.box[0] / f, y0 + r.box[1] / f, x0 + r.box[2] / f, y0 + r.box[3] / f),
-                       r.area) for r in photo_regions(view, side=side, limit=limit)]
+                       r.area) for r in photo_regions(view, limit=limit)]
     return out
 
 

@@ -180,10 +180,11 @@ def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
     return masks
 
 
-def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
-                 ) -> tuple[np.ndarray, float, list[tuple[int, np.ndarray]]]:
-    """The photo as the region finder reads it (at most ``side`` px, median-filtered), its scale from the
-    photo, and the (pixels, mask) of every candidate region at that size, largest first."""
+def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
+                 ) -> tuple[np.ndarray, list[tuple[Region, np.ndarray]]]:
+    """The photo as the region finder reads it (at most ``side`` px, median-filtered) and its candidate regions
+    (colour-cluster components and groups of them), largest first, each with its mask at that size: at most
+    ``limit``, of the MAX_REGIONS largest parts."""
     cv2 = _cv2()
     h, w = rgb.shape[:2]
     s = min(1.0, side / max(h, w))
@@ -200,25 +201,23 @@ def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
         if labels is not None:
             masks += _components(labels.reshape(hh, ww), range(int(labels.max()) + 1))
     masks.sort(key=lambda am: -am[0])
-    return img, s, masks
-
-
-def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
-                  ) -> list[Region]:
-    """Candidate mark regions of a photo (colour-cluster components and groups of them), largest first: at
-    most ``limit``, of the MAX_REGIONS largest parts."""
-    img, s, masks = region_masks(rgb, side=side, clusters=clusters)
-    total = img.shape[0] * img.shape[1]
+    total = hh * ww
     out = []
     for _area, mm in masks[:MAX_REGIONS]:
         ys, xs = np.nonzero(mm)
         x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
         d = describe(mm[y0:y1, x0:x1])
         if d is not None:
-            out.append(Region(d, (x0 / s, y0 / s, x1 / s, y1 / s), len(xs) / total))
+            out.append((Region(d, (x0 / s, y0 / s, x1 / s, y1 / s), len(xs) / total), mm))
             if len(out) >= limit:
                 break
-    return out
+    return img, out
+
+
+def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
+                  ) -> list[Region]:
+    """Candidate mark regions of a photo, largest first (``region_masks`` without the masks)."""
+    return [r for r, _mask in region_masks(rgb, side=side, clusters=clusters, limit=limit)[1]]
 
 
 class ShapeIndex:
