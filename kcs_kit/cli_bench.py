@@ -275,3 +275,43 @@ def bench_latency(ctx: click.Context, folder: Path, limit: int | None, threads: 
         + (f" --threads {threads}" if threads else "")
     text = latency.render(result, command, machine())
     _publish("latency", text, result, no_write, as_json)
+
+
+@bench.command("scale")
+@click.option("--queries", "folder", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Query package (kcs bench photos) whose items are matched.")
+@click.option("--designs", default=300_000, show_default=True, type=click.IntRange(min=1),
+              help="Registry size to grow the workspace's registry to.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
+              help="Items matched for the latency (after a first, cold one).")
+@click.option("--recall", default=20, show_default=True, type=click.IntRange(min=0),
+              help="Photos on which the searches through the lists are compared with exhaustive ones.")
+@click.option("--work", "work", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the grown VLAD collection is kept between runs (default: <workspace>/bench/scale).")
+@no_write_option
+@json_option
+@click.pass_context
+def bench_scale(ctx: click.Context, folder: Path, designs: int, limit: int, recall: int, work: Path | None,
+                no_write: bool, as_json: bool) -> None:
+    """Matching latency at a registry of 300,000 designs (grown in memory from the workspace's own).
+
+    The real designs stay and noisy copies of them fill the registry up to --designs; marknet and the
+    silhouettes are then searched through inverted lists, as a real registry of that size would be. Run it on
+    an otherwise idle machine; the first run also fills a Chroma collection of that many VLAD vectors (~3 min
+    at 300,000), kept in --work for the next.
+
+    \b
+    Example:
+      kcs bench scale --queries /tmp/photos-eval --limit 100
+      kcs bench scale --queries /tmp/photos-eval --designs 50000 --limit 20 --recall 5 --no-write
+    """
+    from kcs_kit.bench import scale
+    from kcs_kit.bench.report import machine
+    from kcs_kit.cli import progress_factory
+
+    result = scale.run(settings_of(ctx), folder, designs=designs, limit=limit, recall=recall, folder=work,
+                       log=lambda m: click.echo(m, err=True), tick=progress_factory("items", "latency")(limit + 1))
+    command = f"kcs bench scale --queries {folder}" + (f" --designs {designs}" if designs != 300_000 else "") \
+        + f" --limit {limit}" + (f" --recall {recall}" if recall != 20 else "")
+    text = scale.render(result, command, machine())
+    _publish("scale", text, result, no_write, as_json)

@@ -158,6 +158,32 @@ def test_bench_latency_reports_the_cold_item_apart_and_each_stage(ws, tmp_path):
     assert few.exit_code != 0 and "expected at least 2 items" in few.output and "found 1" in few.output
 
 
+def test_bench_scale_grows_the_registry_and_matches_through_the_lists(ws, tmp_path, monkeypatch):
+    from kcs_kit.cli import main
+    from kcs_kit.index import coarse
+
+    monkeypatch.setattr(coarse, "EXACT_MAX", 100)  # so that 30 designs grown to 240 are searched through lists
+    photo_queries(ws, ids(ws)[:3], tmp_path / "q", seed=40)
+    args = ["--workspace", str(ws.workspace), "bench", "scale", "--queries", str(tmp_path / "q"), "--designs",
+            "240", "--limit", "2", "--recall", "2", "--work", str(tmp_path / "work"), "--no-write", "--json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    b = json.loads(res.stdout)
+    assert b["designs"] == 240 and b["latency"]["items"] == 2 and b["recall_items"] == 2
+    assert set(b["lists"]) == {"marknet", "silhouettes"} and b["lists"]["marknet"] == coarse.list_count(240)
+    for search in ("marknet", "silhouettes"):
+        overlap, in_exact, in_lists, ms_lists, ms_all = b["recall"][search]
+        assert 0 < overlap <= 1 and 0 <= in_lists <= 2 and 0 <= in_exact <= 2 and ms_lists > 0 and ms_all > 0
+    assert b["latency"]["stages"]["marknet"][0] > 0 and set(b["grow_s"]) >= {"names", "marknet", "VLAD"}
+    assert "VLAD: 240 / 240 vectors" in res.stderr
+    again = CliRunner().invoke(main, args)  # the VLAD collection of 240 is kept and used again
+    assert again.exit_code == 0, again.output
+    assert "VLAD: 240 / 240" not in again.stderr and "is used again" in again.stderr
+    assert json.loads(again.stdout)["vlad_kept"] and not b["vlad_kept"]
+    small = CliRunner().invoke(main, [*args[:6], "--designs", "10", "--no-write"])
+    assert small.exit_code != 0 and "below the registry's 30 designs" in small.output
+
+
 def test_crop_searches_only_the_box(ws):
     design_id = ids(ws)[5]
     photo = scene(render(ws, design_id), seed=3, size=(1400, 1000), frac=0.25, at=(1150, 800))

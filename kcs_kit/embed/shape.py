@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -220,32 +221,78 @@ def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS
     return [r for r, _mask in region_masks(rgb, side=side, clusters=clusters, limit=limit)[1]]
 
 
-class ShapeIndex:
-    """Polar descriptors of the registered drawings, compared with a photo's regions in a few matrix products."""
+def magnitudes(descriptors: np.ndarray) -> np.ndarray:
+    """(n, 2 NR * (NT // 2 + 1)) unit vectors whose dot product bounds the correlation of two descriptors
+    over every rotation and the mirror image from above (the amplitudes of their angular spectra, weighted so
+    that Parseval holds): what a large registry's inverted lists are built on and probed with."""
+    amp = np.abs(np.fft.rfft(descriptors, axis=-1))
+    w = np.full(NT // 2 + 1, 2.0)
+    w[0] = 1.0
+    if NT % 2 == 0:
+        w[-1] = 1.0
+    v = (amp * np.sqrt(w / NT)).reshape(len(descriptors), -1)
+    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
-    def __init__(self, ids: np.ndarray, descriptors: np.ndarray, hub: np.ndarray | None = None) -> None:
+
+class ShapeIndex:
+    """Polar descriptors of the registered drawings, compared with a photo's regions in a few matrix products
+    (above ``coarse.EXACT_MAX`` drawings: with those of the inverted lists each region probes)."""
+
+    def __init__(self, ids: np.ndarray, descriptors: np.ndarray, hub: np.ndarray | None = None, *,
+                 exact_max: int | None = None, cache: tuple[Path, str] | None = None) -> None:
+        """``cache``: where the inverted lists of a large registry are kept, and their key."""
+        from kcs_kit.index.coarse import EXACT_MAX, InvertedLists
+
+        hub = hub if hub is not None else np.zeros(len(ids), np.float32)
+        self.lists = None
+        if len(ids) > (EXACT_MAX if exact_max is None else exact_max):
+            def build() -> InvertedLists:
+                return InvertedLists.build(magnitudes(descriptors))
+
+            self.lists = InvertedLists.cached(*cache, build) if cache else build()
+            o = self.lists.order
+            ids, descriptors, hub = ids[o], descriptors[o], hub[o]
         self.ids = ids
         self.n = len(ids)
         # spectra along the angle: (n, rows, NT // 2 + 1)
         spec = np.fft.rfft(descriptors, axis=-1) if self.n else np.zeros((0, 1, NT // 2 + 1), np.complex64)
         # (K, rows, n), C-contiguous: the batched complex product then runs as BLAS (twice as fast as on strides)
         self._dconj = np.ascontiguousarray(np.conj(spec).transpose(2, 1, 0), dtype=np.complex64)
-        self.hub = hub if hub is not None else np.zeros(self.n, np.float32)
+        self.hub = hub
+
+    @staticmethod
+    def _spectra(regions: np.ndarray) -> np.ndarray:
+        """(K, m, rows) angular spectra of m region descriptors."""
+        return np.ascontiguousarray(np.fft.rfft(regions, axis=-1).transpose(2, 0, 1), dtype=np.complex64)
+
+    def _correlate(self, q: np.ndarray, s: int = 0, e: int | None = None) -> np.ndarray:
+        """(m, designs s..e) best correlation over rotations and the mirror image, from region spectra ``q``."""
+        d = self._dconj[:, :, s:e]
+        # conj: the angle reversed, i.e. the mirror image; one complex product per frequency -> (K, m, n)
+        turned, mirrored = (np.fft.irfft(np.matmul(qq, d), n=NT, axis=0).max(0) for qq in (q, np.conj(q)))
+        return np.maximum(turned, mirrored).astype(np.float32)
 
     def correlations(self, regions: np.ndarray) -> np.ndarray:
         """(m regions, n designs): the best correlation over all rotations and a mirror image."""
         if not len(regions) or not self.n:
             return np.zeros((len(regions), self.n), np.float32)
-        q = np.ascontiguousarray(np.fft.rfft(regions, axis=-1).transpose(2, 0, 1), dtype=np.complex64)  # (K, m, rows)
-        # conj: the angle reversed, i.e. the mirror image; one complex product per frequency -> (K, m, n)
-        turned, mirrored = (np.fft.irfft(np.matmul(qq, self._dconj), n=NT, axis=0).max(0) for qq in (q, np.conj(q)))
-        return np.maximum(turned, mirrored).astype(np.float32)
+        return self._correlate(self._spectra(regions))
 
     def scores(self, regions: list[Region]) -> tuple[dict[str, float], dict[str, int]]:
-        """Best shape correlation of every design over the regions, and which region gave it."""
+        """Best shape correlation of every design over the regions, and which region gave it (at a large
+        registry: of the designs the regions reached through the inverted lists)."""
         if not regions or not self.n:
             return {}, {}
-        return self.best(self.correlations(np.stack([r.descriptor for r in regions])))
+        desc = np.stack([r.descriptor for r in regions])
+        if self.lists is not None:
+            from kcs_kit.index.coarse import best_reached, probed_best
+
+            q = self._spectra(desc)
+            best, where = probed_best(self.lists, magnitudes(desc), len(desc),
+                                      lambda p, s, e: self._correlate(q[:, p], s, e), HUB_WEIGHT,
+                                      HUB_WEIGHT * self.hub)
+            return best_reached(self.ids, best, where)
+        return self.best(self.correlations(desc))
 
     def best(self, corr: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
         """From (regions x designs) correlations: each design's best hubness-corrected score and its region."""

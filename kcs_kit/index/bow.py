@@ -22,10 +22,12 @@ import numpy as np
 
 from kcs_kit.config import Settings
 from kcs_kit.embed.local import root_sift
+from kcs_kit.index.coarse import EXACT_MAX
 
 VOCAB = Path("models") / "bow-vocab.npz"
 MATRIX = Path("models") / "bow-index.npz"
 K = 4096
+TOP = 60  # designs a photo's visual words put forward
 
 
 def _quantise(desc: np.ndarray, centroids: np.ndarray, c2: np.ndarray) -> np.ndarray:
@@ -47,7 +49,7 @@ class BowIndex:
         self._c2 = (self.centroids ** 2).sum(1)
 
     def scores(self, descriptor_sets: list[np.ndarray]) -> dict[str, float]:
-        """Cosine of each design's word vector with the photo's (max over the given readings), top 60."""
+        """Cosine of each design's word vector with the photo's (max over the given readings), top TOP."""
         best = np.zeros(len(self.ids))
         for desc in descriptor_sets:
             if not len(desc):
@@ -58,7 +60,11 @@ class BowIndex:
             n = np.linalg.norm(q)
             if n:
                 best = np.maximum(best, self.matrix @ (q / n))
-        top = np.argsort(-best)[:60]
+        if len(best) > EXACT_MAX:  # a large registry: the best TOP without sorting all (~25 ms at 300,000)
+            part = np.argpartition(-best, TOP - 1)[:TOP]
+            top = part[np.argsort(-best[part])]
+        else:
+            top = np.argsort(-best)[:TOP]
         return {self.ids[i]: float(best[i]) for i in top if best[i] > 0}
 
 

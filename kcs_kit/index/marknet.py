@@ -36,7 +36,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,8 +45,10 @@ import polars as pl
 from kcs_kit.config import Settings
 from kcs_kit.embed.base import best_per_design, hub_k, place_hubness
 from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder, _torch
+from kcs_kit.index import coarse
 from kcs_kit.index.bank import BANK_SEED, bank_designs, bank_k, crop_count, draw_bank, keep_mask, photo_like_crops
 from kcs_kit.index.bank import hubness as bank_hubness
+from kcs_kit.index.coarse import InvertedLists, best_reached, probed_best
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 BATCH = 64
@@ -94,11 +96,30 @@ class DesignVectors:
     matrix: np.ndarray  # (n, dim) unit vectors
     hub: np.ndarray  # (n,) each drawing's hubness among photo windows of other marks
     views: np.ndarray | None = None  # (n,) which view of its design each row is
+    lists: InvertedLists | None = None  # above EXACT_MAX rows: the rows grouped (and stored) list by list
+
+    def searched(self, exact_max: int | None = None, cache: tuple[Path, str] | None = None) -> DesignVectors:
+        """These vectors as matching searches them: as they are up to ``exact_max`` rows, else grouped into
+        inverted lists (``index/coarse.py``; kept at ``cache``'s path for its key), the rows stored list by
+        list."""
+        if len(self.ids) <= (coarse.EXACT_MAX if exact_max is None else exact_max) or self.lists is not None:
+            return self
+        lists = InvertedLists.cached(*cache, lambda: InvertedLists.build(self.matrix)) if cache else \
+            InvertedLists.build(self.matrix)
+        o = lists.order
+        return replace(self, ids=self.ids[o], matrix=np.ascontiguousarray(self.matrix[o]), hub=self.hub[o],
+                       views=None if self.views is None else self.views[o], lists=lists)
 
     def scores(self, windows: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
-        """Best hubness-corrected cosine of each design over the windows, and the index of that window."""
+        """Best hubness-corrected cosine of each design over the windows, and the index of that window
+        (through the inverted lists at a large registry: the designs the windows reached)."""
         if not len(windows) or not len(self.ids):
             return {}, {}
+        if self.lists is not None:
+            best, where = probed_best(self.lists, windows, len(windows),
+                                      lambda p, s, e: windows[p] @ self.matrix[s:e].T, WINDOW_HUB,
+                                      DESIGN_HUB * self.hub)
+            return best_reached(self.ids, best, where)
         sims = windows @ self.matrix.T  # (windows, rows): ~2,700 x 3,403 for a photo, corrected in place
         sims -= WINDOW_HUB * place_hubness(sims)[:, None]
         sims -= DESIGN_HUB * self.hub[None, :]
@@ -165,4 +186,5 @@ def load_vectors(settings: Settings) -> DesignVectors | None:
     z = np.load(path)
     if "hub_kind" not in z.files or str(z["hub_kind"]) != HUB_KIND:
         return None  # written by an older kcs-kit: `kcs index build` rebuilds it
-    return DesignVectors(enc, z["ids"], z["vectors"].astype(np.float32), z["hub"], z["views"])
+    return DesignVectors(enc, z["ids"], z["vectors"].astype(np.float32), z["hub"], z["views"]).searched(
+        cache=(path.with_name(f"lists-{path.name}"), str(z["fingerprint"])))

@@ -118,4 +118,5 @@ def load_shapes(settings: Settings) -> ShapeIndex | None:
     z = np.load(path)
     if "hub_kind" not in z.files or str(z["hub_kind"]) != HUB_KIND:
         return None  # written by an older kcs-kit: `kcs index build` rebuilds it
-    return ShapeIndex(z["ids"], z["descriptors"], z["hub"])
+    lists = (path.with_name(f"lists-{path.name}"), str(z["fingerprint"]))  # used above coarse.EXACT_MAX designs
+    return ShapeIndex(z["ids"], z["descriptors"], z["hub"], cache=lists)

@@ -3,9 +3,11 @@ the encoder, the collections, design facts, the name index for OCR, cached featu
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -60,6 +62,7 @@ class TitleIndex:
     def __init__(self, titles: dict[str, str]) -> None:
         self.by_name: dict[str, list[str]] = {}
         self.grams: dict[str, set[str]] = {}
+        self.n_grams: dict[str, int] = {}  # name -> its distinct trigrams
         self.short: set[str] = set()
         for design_id, title in titles.items():
             n = norm(title)
@@ -67,7 +70,9 @@ class TitleIndex:
                 self.short.add(design_id)
             if len(n) >= 2:
                 self.by_name.setdefault(n, []).append(design_id)
-                for g in trigrams(n):
+                grams = trigrams(n)
+                self.n_grams[n] = len(grams)
+                for g in grams:
                     self.grams.setdefault(g, set()).add(n)
 
     def lookup(self, words: list[OcrWord]) -> tuple[dict[str, float], dict[str, str]]:
@@ -76,15 +81,15 @@ class TitleIndex:
         tokens = [(norm(part), w) for w in words for part in {w.text, *w.text.split()}]
         tokens += [(norm(a.text + b.text), a) for a, b in zip(words, words[1:], strict=False)]  # "COCA" "COLA"
         for tok, w in tokens:
+            tg = trigrams(tok)
             if tok in self.by_name:
-                cands = {tok}
+                shared = {tok: len(tg)}
             elif len(tok) > EXACT_ONLY:
-                cands = {n for g in trigrams(tok) for n in self.grams.get(g, ())}
+                shared = Counter(n for g in tg for n in self.grams.get(g, ()))  # name -> trigrams in common
             else:
                 continue
-            for name in cands:
-                tg, ng = trigrams(tok), trigrams(name)
-                dice = 1.0 if tok == name else 2 * len(tg & ng) / (len(tg) + len(ng))
+            for name, common in shared.items():
+                dice = 1.0 if tok == name else 2 * common / (len(tg) + self.n_grams[name])
                 score = dice * w.confidence if dice >= 0.6 else 0.0
                 for d in self.by_name.get(name, ()):
                     if score > scores.get(d, 0.0):
@@ -112,6 +117,7 @@ class MatchContext:
         self.version = f"{self.encoder.name}/{self.encoder.version}|fusion/{self.fusion.version}"
         self._ocr: list | None = None
         self._text: tuple | None = None
+        self._active: dict[str | None, set[str]] = {}  # right-holder filter -> active designs
 
     def use_threads(self, match_threads: int) -> int:
         """Threads for each library's own pool (ONNX Runtime, BLAS) in a match run with ``match_threads``: 1
@@ -163,10 +169,17 @@ class MatchContext:
         return {h.id: h.score for h in ix.query(enc.encode_texts([text]), 5)[0]}
 
     def active_ids(self, filters: dict | None) -> set[str]:
-        ids = {d for d, i in self.designs.items() if i.active}
-        if filters and "right_holder" in filters:
-            ids = {d for d in ids if self.designs[d].right_holder == filters["right_holder"]}
-        return ids
+        """The designs a match may return under the officer's ``filters`` (kept: at 300,000 designs making
+        the set costs ~30 ms)."""
+        holder = (filters or {}).get("right_holder")
+        if holder not in self._active:
+            ids = {d for d, i in self.designs.items() if i.active}
+            if holder is not None:
+                ids = {d for d in ids if self.designs[d].right_holder == holder}
+            if len(self._active) > 64:
+                self._active.clear()
+            self._active[holder] = ids
+        return self._active[holder]
 
     def declaration(self, declaration_id: str | None) -> dict | None:
         if not declaration_id:
@@ -259,6 +272,19 @@ def analysis_stamp(settings: Settings) -> tuple:
 def _stamp(settings: Settings) -> tuple:
     fusion = settings.workspace / FUSION_FILE
     return (*analysis_stamp(settings), fusion.stat().st_mtime if fusion.exists() else 0)
+
+
+@contextlib.contextmanager
+def installed(settings: Settings, ctx: MatchContext) -> Iterator[MatchContext]:
+    """Inside the block, matching in this workspace uses ``ctx`` (``kcs bench scale``'s grown registry)."""
+    saved = dict(_CACHE)
+    _CACHE.clear()
+    _CACHE[_stamp(settings)] = ctx
+    try:
+        yield ctx
+    finally:
+        _CACHE.clear()
+        _CACHE.update(saved)
 
 
 def get_context(settings: Settings) -> MatchContext:
