@@ -130,6 +130,33 @@ def test_index_build_describes_every_active_design_and_photos_find_theirs(ws):
     assert hits >= 5  # of 8, the silhouette alone among 20 designs (the demo marks include plain shapes)
 
 
+def test_a_large_registry_is_searched_through_lists_kept_beside_the_arrays(ws, monkeypatch):
+    from kcs_kit.index import coarse
+    from kcs_kit.index.marknet import load_vectors
+
+    monkeypatch.setattr(coarse, "EXACT_MAX", 8)  # 20 designs count as a large registry here
+    for name in ("lists-shape-2.npz", *(f"lists-{p.name}" for p in ws.registry_dir.glob("marknet-*.npz"))):
+        (ws.registry_dir / name).unlink(missing_ok=True)
+    idx, vecs = load_shapes(ws), load_vectors(ws)
+    assert idx is not None and idx.lists is not None and vecs is not None and vecs.lists is not None
+    assert (ws.registry_dir / "lists-shape-2.npz").exists() and list(ws.registry_dir.glob("lists-marknet-*.npz"))
+
+    def learn_again(*_a, **_k):
+        raise AssertionError("the lists kept beside the arrays should have been used")
+
+    monkeypatch.setattr(coarse.InvertedLists, "build", learn_again)
+    again = load_shapes(ws)
+    assert again is not None and np.array_equal(again.ids, idx.ids) and load_vectors(ws) is not None
+    monkeypatch.setattr(coarse, "PROBES", 10 ** 6)  # every list: the exhaustive scores
+    monkeypatch.setattr(coarse, "EXACT_MAX", 10 ** 6)
+    exhaustive = load_shapes(ws)
+    assert exhaustive is not None and exhaustive.lists is None
+    photo = scene(render(ws, sorted(store.active_design_ids(ws))[0], "colour"), seed=3, frac=0.45)
+    regions = photo_regions(photo)
+    got, want = again.scores(regions), exhaustive.scores(regions)
+    assert got[1] == want[1] and max(abs(got[0][d] - want[0][d]) for d in want[0]) < 1e-5
+
+
 def test_design_mask_is_the_dark_ink():
     g = np.full((600, 400), 250, np.uint8)
     g[100:300, 100:200] = 10

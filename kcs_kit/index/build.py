@@ -23,10 +23,11 @@ import polars as pl
 from kcs_kit.config import Settings
 from kcs_kit.embed.local import Codebook, LocalEncoder, LocalFeatures, extract_features, learn_codebook, root_sift
 from kcs_kit.errors import IndexNotBuiltError
+from kcs_kit.index import coarse
 from kcs_kit.index.bow import build_bow, load_bow
 from kcs_kit.index.features import DesignFeatures, FeatureStore
-from kcs_kit.index.marknet import build_vectors
-from kcs_kit.index.shape import build_shapes
+from kcs_kit.index.marknet import build_vectors, load_vectors
+from kcs_kit.index.shape import build_shapes, load_shapes
 from kcs_kit.lake import catalog
 
 CODEBOOK = Path("models") / "local-vlad.npz"
@@ -236,6 +237,10 @@ def build_index(settings: Settings, *, text: bool = True, workers: int = 2, prog
                                  for d in sorted(active_ids)})
         build_vectors(settings, active, progress=progress, log=log)
         build_shapes(settings, active, progress=progress, log=log)
+        if active.height > coarse.EXACT_MAX:  # learn the inverted lists now, not at the first match
+            log(f"inverted lists of the marknet vectors and silhouettes ({active.height:,} designs)")
+            load_vectors(settings)
+            load_shapes(settings)
     finally:
         if pool:
             pool.close()
