@@ -117,3 +117,29 @@ def test_tiny_registries_still_build(n):
     x = _unit(np.random.default_rng(7), n, 4)
     lists = InvertedLists.build(x)
     assert lists.starts[-1] == n and len(lists.probe(x[:1])) >= 1
+
+
+def test_designs_an_officer_allows_are_scored_even_where_no_place_probed_their_list(monkeypatch):
+    from kcs_kit.embed.shape import Region
+
+    rng = np.random.default_rng(8)
+    ids = np.array([f"d{i}" for i in range(3000)])
+    v = DesignVectors(None, ids, _unit(rng, 3000, 32), np.zeros(3000, np.float32)).searched(exact_max=100)
+    monkeypatch.setattr(coarse, "PROBES", 1)
+    monkeypatch.setattr(coarse, "KEEP", 50)
+    windows = _unit(rng, 5, 32)
+    plain = v.scores(windows)[0]
+    missing = sorted(set(ids) - set(plain))[:3]
+    assert len(missing) == 3
+    got, where = v.scores(windows, only=set(missing))
+    assert set(missing) <= set(got) and all(0 <= where[d] < 5 for d in missing)
+    row = {d: i for i, d in enumerate(v.ids.tolist())}
+    for d in missing:  # its best window's cosine, less that window's hubness among the rows it reached
+        cos = float(windows[where[d]] @ v.matrix[row[d]])
+        assert cos - 0.5 < got[d] <= cos + 1e-6
+
+    desc = _descriptors(rng, 200)
+    shapes = ShapeIndex(np.array([f"s{i}" for i in range(200)]), desc, exact_max=50)
+    regions = [Region(d, (0, 0, 1, 1), 0.1) for d in _descriptors(rng, 2)]
+    left_out = sorted(set(shapes.ids.tolist()) - set(shapes.scores(regions)[0]))[:2]
+    assert left_out and set(left_out) <= set(shapes.scores(regions, only=set(left_out))[0])

@@ -184,6 +184,26 @@ def test_bench_scale_grows_the_registry_and_matches_through_the_lists(ws, tmp_pa
     assert small.exit_code != 0 and "below the registry's 30 designs" in small.output
 
 
+def test_filter_by_right_holder_and_filters_that_cannot_be_applied(ws):
+    from kcs_kit.errors import SchemaError
+    from kcs_kit.match.context import get_context
+
+    ctx = get_context(ws)
+    d = ids(ws)[2]
+    holder = ctx.designs[d].right_holder
+    photo = scene(render(ws, d, "colour"), seed=5, frac=0.45)
+    got = match([photo], ws, filters={"right_holder": holder})
+    assert got.candidates and got.candidates[0].design_id == d
+    assert {c.right_holder for c in got.candidates} == {holder}
+    other = next(i.right_holder for k, i in ctx.designs.items() if i.right_holder != holder and i.active)
+    assert all(c.right_holder == other for c in match([photo], ws, filters={"right_holder": other}).candidates)
+    for bad, says in (({"holder": holder}, "expected keys among right_holder, found holder"),
+                      ({"right_holder": ""}, "right_holder should be a non-empty string"),
+                      ({"right_holder": 3}, "found 3"), ("nike", "expected a dict")):
+        with pytest.raises(SchemaError, match=says):
+            match([photo], ws, filters=bad)
+
+
 def test_crop_searches_only_the_box(ws):
     design_id = ids(ws)[5]
     photo = scene(render(ws, design_id), seed=3, size=(1400, 1000), frac=0.25, at=(1150, 800))

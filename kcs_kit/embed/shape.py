@@ -265,9 +265,10 @@ class ShapeIndex:
         """(K, m, rows) angular spectra of m region descriptors."""
         return np.ascontiguousarray(np.fft.rfft(regions, axis=-1).transpose(2, 0, 1), dtype=np.complex64)
 
-    def _correlate(self, q: np.ndarray, s: int = 0, e: int | None = None) -> np.ndarray:
-        """(m, designs s..e) best correlation over rotations and the mirror image, from region spectra ``q``."""
-        d = self._dconj[:, :, s:e]
+    @staticmethod
+    def _best_turn(q: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """(m, n) best correlation over rotations and the mirror image, from region spectra ``q`` (K, m, rows)
+        and conjugate design spectra ``d`` (K, rows, n)."""
         # conj: the angle reversed, i.e. the mirror image; one complex product per frequency -> (K, m, n)
         turned, mirrored = (np.fft.irfft(np.matmul(qq, d), n=NT, axis=0).max(0) for qq in (q, np.conj(q)))
         return np.maximum(turned, mirrored).astype(np.float32)
@@ -276,22 +277,25 @@ class ShapeIndex:
         """(m regions, n designs): the best correlation over all rotations and a mirror image."""
         if not len(regions) or not self.n:
             return np.zeros((len(regions), self.n), np.float32)
-        return self._correlate(self._spectra(regions))
+        return self._best_turn(self._spectra(regions), self._dconj)
 
-    def scores(self, regions: list[Region]) -> tuple[dict[str, float], dict[str, int]]:
+    def scores(self, regions: list[Region], only: set[str] | None = None) -> tuple[dict[str, float], dict[str, int]]:
         """Best shape correlation of every design over the regions, and which region gave it (at a large
-        registry: of the designs the regions reached through the inverted lists)."""
+        registry: of the designs the regions reached through the inverted lists, and all of ``only``, the
+        designs an officer's filter allows)."""
         if not regions or not self.n:
             return {}, {}
         desc = np.stack([r.descriptor for r in regions])
         if self.lists is not None:
-            from kcs_kit.index.coarse import best_reached, probed_best
+            from kcs_kit.index.coarse import KEEP, best_reached, probed_best
 
             q = self._spectra(desc)
+            rows = np.flatnonzero(np.isin(self.ids, list(only))) if only is not None else None
             best, where = probed_best(self.lists, magnitudes(desc), len(desc),
-                                      lambda p, s, e: self._correlate(q[:, p], s, e), HUB_WEIGHT,
-                                      HUB_WEIGHT * self.hub)
-            return best_reached(self.ids, best, where)
+                                      lambda p, s, e: self._best_turn(q[:, p], self._dconj[:, :, s:e]), HUB_WEIGHT,
+                                      HUB_WEIGHT * self.hub, rows=rows,
+                                      row_sims=lambda r: self._best_turn(q, self._dconj[:, :, r]))
+            return best_reached(self.ids, best, where, keep=KEEP + (len(rows) if rows is not None else 0))
         return self.best(self.correlations(desc))
 
     def best(self, corr: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:

@@ -111,14 +111,16 @@ class InvertedLists:
 
 def probed_best(lists: InvertedLists, keys: np.ndarray, n_places: int,
                 sims: Callable[[np.ndarray, int, int], np.ndarray], place_hub: float, row_hub: np.ndarray, *,
-                probes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                probes: int | None = None, rows: np.ndarray | None = None,
+                row_sims: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hubness-corrected best score of every stored row over the places that reached it, through the lists.
 
     ``keys`` (n_places, dim) are what the places probe the list centres with; ``sims(places, s, e)`` gives
     the places' similarities with stored rows s..e (one list). A place's hubness is the mean of its k best
     similarities among the rows it reached (k as for an exhaustive search of the registry). Returns, per stored
     row, the score sim - place_hub * place hubness - row_hub (-inf where no place reached it) and the place
-    that gave it."""
+    that gave it. ``rows`` (stored rows, e.g. the designs an officer's filter allows) are also compared with
+    every place, whatever lists it probed: ``row_sims(rows)`` gives those (n_places, len(rows)) similarities."""
     n = int(lists.starts[-1])
     k = hub_k(n)
     p_max = min(probes or PROBES, len(lists.centroids))
@@ -148,6 +150,13 @@ def probed_best(lists: InvertedLists, keys: np.ndarray, n_places: int,
         better = v > best[s:e]
         best[s:e][better] = v[better]
         where[s:e][better] = places[i][better]
+    if rows is not None and len(rows) and row_sims is not None:
+        corr = row_sims(rows) - place_hub * hub[:, None]
+        i = corr.argmax(0)
+        v = corr[i, np.arange(len(rows))]
+        better = v > best[rows]
+        best[rows[better]] = v[better]
+        where[rows[better]] = i[better]
     return best - row_hub, where
 
 

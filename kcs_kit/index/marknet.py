@@ -48,7 +48,7 @@ from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder, _torch
 from kcs_kit.index import coarse
 from kcs_kit.index.bank import BANK_SEED, bank_designs, bank_k, crop_count, draw_bank, keep_mask, photo_like_crops
 from kcs_kit.index.bank import hubness as bank_hubness
-from kcs_kit.index.coarse import InvertedLists, best_reached, probed_best
+from kcs_kit.index.coarse import KEEP, InvertedLists, best_reached, probed_best
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 BATCH = 64
@@ -110,16 +110,18 @@ class DesignVectors:
         return replace(self, ids=self.ids[o], matrix=np.ascontiguousarray(self.matrix[o]), hub=self.hub[o],
                        views=None if self.views is None else self.views[o], lists=lists)
 
-    def scores(self, windows: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:
+    def scores(self, windows: np.ndarray, only: set[str] | None = None) -> tuple[dict[str, float], dict[str, int]]:
         """Best hubness-corrected cosine of each design over the windows, and the index of that window
-        (through the inverted lists at a large registry: the designs the windows reached)."""
+        (through the inverted lists at a large registry: the designs the windows reached, and all of
+        ``only``, the designs an officer's filter allows)."""
         if not len(windows) or not len(self.ids):
             return {}, {}
         if self.lists is not None:
+            rows = np.flatnonzero(np.isin(self.ids, list(only))) if only is not None else None
             best, where = probed_best(self.lists, windows, len(windows),
                                       lambda p, s, e: windows[p] @ self.matrix[s:e].T, WINDOW_HUB,
-                                      DESIGN_HUB * self.hub)
-            return best_reached(self.ids, best, where)
+                                      DESIGN_HUB * self.hub, rows=rows, row_sims=lambda r: windows @ self.matrix[r].T)
+            return best_reached(self.ids, best, where, keep=KEEP + (len(rows) if rows is not None else 0))
         sims = windows @ self.matrix.T  # (windows, rows): ~2,700 x 3,403 for a photo, corrected in place
         sims -= WINDOW_HUB * place_hubness(sims)[:, None]
         sims -= DESIGN_HUB * self.hub[None, :]

@@ -38,7 +38,7 @@ from kcs_kit.config import Settings
 from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
 from kcs_kit.embed.shape import photo_regions
-from kcs_kit.errors import ImageError
+from kcs_kit.errors import ImageError, SchemaError
 from kcs_kit.match.context import EXACT_ONLY, MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
 from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, crop_pixels, load_photo, parse_crop
@@ -59,6 +59,7 @@ ANALYSIS_VERSION = "signals-10"  # 2: mirrored keypoint reading; 3: in_text, agr
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
 OCR_MARGIN = 0.5
+FILTER_KEYS = ("right_holder",)  # what an officer may restrict a match to (match(filters=...))
 SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity locates the mark
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
@@ -120,9 +121,10 @@ def _shortlist(ctx: MatchContext, reads: list[_Read], where: dict | None) -> dic
     return best
 
 
-def _bow(ctx: MatchContext, reads: list[_Read]) -> dict[str, float]:
-    """Visual-word votes of the shortlist readings (as is and inverted) for every design."""
-    return ctx.bow.scores([r.desc for r in reads if r.shortlist]) if ctx.bow else {}
+def _bow(ctx: MatchContext, reads: list[_Read], only: set[str] | None = None) -> dict[str, float]:
+    """Visual-word votes of the shortlist readings (as is and inverted): the best designs (of ``only``, the
+    designs an officer's filter allows, when given)."""
+    return ctx.bow.scores([r.desc for r in reads if r.shortlist], only=only) if ctx.bow else {}
 
 
 def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
@@ -244,28 +246,32 @@ def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float
     return best, where
 
 
-def _shape(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
-    """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region."""
+def _shape(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None
+           ) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region;
+    ``only``: the designs an officer's filter allows (all of them scored, also at a large registry)."""
     shapes = ctx.shapes
     if shapes is None:
         return {}, {}
 
     def score_photo(p: Photo) -> tuple:
         regions = photo_regions(p.rgb)
-        return (*shapes.scores(regions), [r.box for r in regions])
+        return (*shapes.scores(regions, only), [r.box for r in regions])
 
     return _best_over_photos(photos, score_photo)
 
 
-def _marknet(ctx: MatchContext, photos: list[Photo]) -> tuple[dict[str, float], dict[str, tuple]]:
-    """Learned-encoder similarity of every design (best window over photos) and where that window is."""
+def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None
+             ) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Learned-encoder similarity of every design (best window over photos) and where that window is;
+    ``only``: the designs an officer's filter allows (all of them scored, also at a large registry)."""
     net = ctx.marknet
     if net is None:
         return {}, {}
 
     def score_photo(p: Photo) -> tuple:
         vecs, boxes = net.encoder.photo_windows(p.rgb)
-        return (*net.scores(vecs), boxes)
+        return (*net.scores(vecs, only), boxes)
 
     return _best_over_photos(photos, score_photo)
 
@@ -406,9 +412,28 @@ def _blas_threads(threads: int) -> contextlib.AbstractContextManager:
     return _BLAS[0].limit(limits=threads, user_api="blas")
 
 
+def check_filters(filters: object) -> dict[str, str] | None:
+    """The officer's ``filters`` of a match, checked: None, or a dict of FILTER_KEYS to non-empty strings."""
+    if filters is None:
+        return None
+    example = "filters={'right_holder': 'Nike, Inc.'}"
+    if not isinstance(filters, dict):
+        raise SchemaError(f"match filters: expected a dict such as {example}, found {type(filters).__name__}")
+    unknown = sorted(str(k) for k in filters if k not in FILTER_KEYS)
+    if unknown:
+        raise SchemaError(f"match filters: expected keys among {', '.join(FILTER_KEYS)}, found {', '.join(unknown)}",
+                          hint=f"filter the designs by their right holder: {example}")
+    for key, value in filters.items():
+        if not isinstance(value, str) or not value.strip():
+            raise SchemaError(f"match filters: {key} should be a non-empty string, found {value!r}",
+                              hint=f"e.g. {example}")
+    return dict(filters)
+
+
 def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
             text: str | None = None, filters: dict | None = None) -> Analysis:
     """Steps 1-5 of the pipeline: candidates with their signals (no probabilities yet)."""
+    filters = check_filters(filters)
     ms: dict[str, float] = {}  # each stage's own milliseconds (STAGES)
     ctx = _timed(ms, "open", get_context)(settings)
     with _blas_threads(ctx.use_threads(settings.match_threads)):
@@ -418,14 +443,15 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
 def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInput], settings: Settings, crop,
              declaration_id: str | None, text: str | None, filters: dict | None) -> Analysis:
     loaded, ocr_views = _timed(ms, "photos", _load)(photos, crop, settings)
+    only = ctx.active_ids(filters) if filters else None  # the designs the officer's filter allows
     # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
     n = settings.match_threads
     read_job = _run(n, _timed(ms, "ocr", _read_words), ctx, ocr_views)
-    marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded)
-    shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded)
+    marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded, only)
+    shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded, only)
     reads = _timed(ms, "keypoints", _read_photos)(loaded)
     short = _timed(ms, "vlad", _shortlist)(ctx, reads, filters)
-    bow = _timed(ms, "visual words", _bow)(ctx, reads)
+    bow = _timed(ms, "visual words", _bow)(ctx, reads, only)
     lines = read_job.result()
     t = time.perf_counter()
     words = [w for ws in lines for w in ws]
