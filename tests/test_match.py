@@ -171,7 +171,9 @@ def test_bench_scale_grows_the_registry_and_matches_through_the_lists(ws, tmp_pa
     b = json.loads(res.stdout)
     assert b["designs"] == 240 and b["latency"]["items"] == 2 and b["recall_items"] == 2
     assert set(b["lists"]) == {"marknet", "silhouettes"} and b["lists"]["marknet"] == coarse.list_count(240)
-    for search in ("marknet", "silhouettes"):
+    assert set(b["recall"]) == {"marknet", "silhouettes", "VLAD"}
+    assert b["recall"]["VLAD"][0] == 1.0  # 240 vectors: the HNSW search is exact, as the numpy one
+    for search in ("marknet", "silhouettes", "VLAD"):
         overlap, in_exact, in_lists, ms_lists, ms_all = b["recall"][search]
         assert 0 < overlap <= 1 and 0 <= in_lists <= 2 and 0 <= in_exact <= 2 and ms_lists > 0 and ms_all > 0
     assert b["latency"]["stages"]["marknet"][0] > 0 and set(b["grow_s"]) >= {"names", "marknet", "VLAD"}
