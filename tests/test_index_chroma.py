@@ -57,8 +57,11 @@ def test_upserts_larger_than_a_chroma_batch_are_split(settings):
     ix = _open(settings, dim=8)
     ix.max_batch = 100
     ids = [f"id{i}" for i in range(250)]
-    ix.upsert(ids, unit_vectors(250, 8))
+    vecs = unit_vectors(250, 8)
+    ix.upsert(ids, vecs)
     assert ix.count() == 250 and sorted(ix.ids()) == sorted(ids)
+    got = ix.get_vectors([*ids, "absent"])  # read in batches of max_batch too
+    assert list(got) == ids and np.allclose(np.stack(list(got.values())), vecs, atol=1e-6)
     ix.delete(ids[:150])
     assert ix.count() == 100
 

@@ -276,6 +276,11 @@ class ChromaIndex:
                 return out
 
     def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """Stored vectors of ``ids`` (those that exist), as float32."""
-        got = self.collection.get(ids=[str(i) for i in ids], include=["embeddings"])
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+        """Stored vectors of ``ids`` (those that exist), as float32, read in batches (Chroma's SQLite refuses
+        a query with hundreds of thousands of ids)."""
+        ids = [str(i) for i in ids]
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), self.max_batch):
+            got = self.collection.get(ids=ids[start:start + self.max_batch], include=["embeddings"])
+            out.update((i, np.asarray(e, dtype=np.float32)) for i, e in zip(got["ids"], got["embeddings"], strict=True))
+        return out
