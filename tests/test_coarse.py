@@ -66,6 +66,8 @@ def test_silhouettes_through_every_list_score_as_the_exhaustive_search(monkeypat
     hub = rng.uniform(0, 0.3, 240).astype(np.float32)
     full, lists = ShapeIndex(ids, desc, hub), ShapeIndex(ids, desc, hub, exact_max=50)
     assert full.lists is None and lists.lists is not None
+    assert np.allclose(full.descriptors(), desc, atol=1e-5)
+    assert np.allclose(lists.descriptors(), desc[lists.lists.order], atol=1e-5)  # stored list by list
     regions = [Region(d, (0, 0, 1, 1), 0.1) for d in _descriptors(rng, 12)]
     exact = full.scores(regions)
     monkeypatch.setattr(coarse, "PROBES", 10 ** 6)

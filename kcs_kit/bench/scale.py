@@ -174,7 +174,7 @@ def grow(ctx, n: int, *, folder: Path, seed: int = 0, log: Callable[[str], None]
     if ctx.shapes is not None:
         t = time.perf_counter()
         sh = ctx.shapes
-        desc = np.fft.irfft(np.conj(sh._dconj).transpose(2, 1, 0), n=sh._dconj.shape[0] * 2 - 2, axis=-1)
+        desc = sh.descriptors()
         row = {d: i for i, d in enumerate(sh.ids.tolist())}
         have = [i for i, s in enumerate(src.tolist()) if real[s] in row]  # drawings with a silhouette
         rows = np.array([row[real[src[i]]] for i in have])

@@ -260,6 +260,10 @@ class ShapeIndex:
         self._dconj = np.ascontiguousarray(np.conj(spec).transpose(2, 1, 0), dtype=np.complex64)
         self.hub = hub
 
+    def descriptors(self) -> np.ndarray:
+        """(n, 2 NR, NT) the stored descriptors, in the stored (list) order, from their spectra."""
+        return np.fft.irfft(np.conj(self._dconj).transpose(2, 1, 0), n=NT, axis=-1).astype(np.float32)
+
     @staticmethod
     def _spectra(regions: np.ndarray) -> np.ndarray:
         """(K, m, rows) angular spectra of m region descriptors."""
