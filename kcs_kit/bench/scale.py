@@ -166,10 +166,11 @@ def grow(ctx, n: int, *, folder: Path, seed: int = 0, log: Callable[[str], None]
         t = time.perf_counter()
         m = ctx.marknet
         row = {d: i for i, d in enumerate(m.ids.tolist())}
-        rows = np.array([row.get(real[s], 0) for s in src.tolist()])
-        vecs = np.where(np.arange(n)[:, None] < len(real), m.matrix[rows], _noisy(m.matrix, rows, rng))
-        big.marknet = replace(m, ids=np.array(ids), matrix=vecs.astype(np.float32), hub=m.hub[rows],
-                              views=np.zeros(n, np.int16), lists=None).searched()
+        have = [i for i, s in enumerate(src.tolist()) if real[s] in row]  # active designs (drawings embedded)
+        rows = np.array([row[real[src[i]]] for i in have])
+        vecs = np.where((np.array(have) < len(real))[:, None], m.matrix[rows], _noisy(m.matrix, rows, rng))
+        big.marknet = replace(m, ids=np.array(ids)[have], matrix=vecs.astype(np.float32), hub=m.hub[rows],
+                              views=np.zeros(len(have), np.int16), lists=None).searched()
         times["marknet"] = time.perf_counter() - t
     if ctx.shapes is not None:
         t = time.perf_counter()

@@ -14,6 +14,7 @@ measures the latency at 300,000 designs and how often the approximate shortlist 
 Example::
 
     >>> import numpy as np
+    >>> from kcs_kit.index.coarse import InvertedLists
     >>> x = np.random.default_rng(0).normal(size=(500, 8)).astype(np.float32)
     >>> lists = InvertedLists.build(x / np.linalg.norm(x, axis=1, keepdims=True), n_lists=10)
     >>> int(lists.starts[-1]), len(lists.centroids)
