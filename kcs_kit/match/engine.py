@@ -239,10 +239,14 @@ def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float
     where: dict[str, tuple] = {}
     for i, p in enumerate(photos):
         scores, which, boxes = score_photo(p)
+        places: dict[int, tuple] = {}  # box index -> (photo, box in original pixels), made once per box
         for d, sc in scores.items():
             if sc > best.get(d, -2.0):
                 best[d] = sc
-                where[d] = (i, tuple(float(v) / p.scale for v in boxes[which[d]]))
+                k = which[d]
+                if k not in places:
+                    places[k] = (i, tuple(float(v) / p.scale for v in boxes[k]))
+                where[d] = places[k]
     return best, where
 
 
