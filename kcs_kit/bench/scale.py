@@ -251,12 +251,14 @@ def _recall(big, qs, log: Callable[[str], None]) -> dict[str, tuple[float, int, 
             jobs["silhouettes"] = (big.shapes, photo_regions(rgb))
         for name, (index, places) in jobs.items():
             got = []
-            for p in (probes, 10 ** 9):
+            for p in (probes, 10 ** 9):  # every list probed: the exhaustive search
                 coarse.PROBES = p
                 t = time.perf_counter()
-                got.append(_first30(index.scores(places)[0]))
+                try:
+                    got.append(_first30(index.scores(places)[0]))
+                finally:
+                    coarse.PROBES = probes
                 out[name][3 if p == probes else 4] += time.perf_counter() - t
-            coarse.PROBES = probes
             _tally(out[name], q.design_id, *got)
         log(f"  recall: {i + 1} / {len(qs)} photos")
     k = max(len(qs), 1)

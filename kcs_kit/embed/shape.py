@@ -246,10 +246,7 @@ class ShapeIndex:
         hub = hub if hub is not None else np.zeros(len(ids), np.float32)
         self.lists = None
         if len(ids) > (EXACT_MAX if exact_max is None else exact_max):
-            def build() -> InvertedLists:
-                return InvertedLists.build(magnitudes(descriptors))
-
-            self.lists = InvertedLists.cached(*cache, build) if cache else build()
+            self.lists = InvertedLists.learn(magnitudes(descriptors), cache)
             o = self.lists.order
             ids, descriptors, hub = ids[o], descriptors[o], hub[o]
         self.ids = ids
@@ -291,15 +288,12 @@ class ShapeIndex:
             return {}, {}
         desc = np.stack([r.descriptor for r in regions])
         if self.lists is not None:
-            from kcs_kit.index.coarse import KEEP, best_reached, probed_best
+            from kcs_kit.index.coarse import search
 
             q = self._spectra(desc)
-            rows = np.flatnonzero(np.isin(self.ids, list(only))) if only is not None else None
-            best, where = probed_best(self.lists, magnitudes(desc), len(desc),
-                                      lambda p, s, e: self._best_turn(q[:, p], self._dconj[:, :, s:e]), HUB_WEIGHT,
-                                      HUB_WEIGHT * self.hub, rows=rows,
-                                      row_sims=lambda r: self._best_turn(q, self._dconj[:, :, r]))
-            return best_reached(self.ids, best, where, keep=KEEP + (len(rows) if rows is not None else 0))
+            return search(self.lists, self.ids, magnitudes(desc),
+                          lambda p, s, e: self._best_turn(q[:, p], self._dconj[:, :, s:e]),
+                          lambda r: self._best_turn(q, self._dconj[:, :, r]), HUB_WEIGHT, HUB_WEIGHT * self.hub, only)
         return self.best(self.correlations(desc))
 
     def best(self, corr: np.ndarray) -> tuple[dict[str, float], dict[str, int]]:

@@ -96,6 +96,11 @@ class InvertedLists:
         os.replace(tmp, path)
         return lists
 
+    @classmethod
+    def learn(cls, vectors: np.ndarray, cache: tuple[Path, str] | None = None) -> InvertedLists:
+        """``build`` the lists of ``vectors``, or when ``cache`` (path, key) is given, the ones ``cached`` there."""
+        return cls.cached(*cache, lambda: cls.build(vectors)) if cache else cls.build(vectors)
+
     def probe(self, places: np.ndarray, probes: int | None = None) -> list[tuple[int, np.ndarray]]:
         """For each list that any place probes: (list, the places that probe it, ascending)."""
         p = min(probes or PROBES, len(self.centroids))
@@ -110,7 +115,7 @@ class InvertedLists:
         return [(int(ls[0]), w) for ls, w in zip(np.split(lists, cut), np.split(who, cut), strict=True) if len(ls)]
 
 
-def probed_best(lists: InvertedLists, keys: np.ndarray, n_places: int,
+def probed_best(lists: InvertedLists, keys: np.ndarray,
                 sims: Callable[[np.ndarray, int, int], np.ndarray], place_hub: float, row_hub: np.ndarray, *,
                 probes: int | None = None, rows: np.ndarray | None = None,
                 row_sims: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +127,7 @@ def probed_best(lists: InvertedLists, keys: np.ndarray, n_places: int,
     row, the score sim - place_hub * place hubness - row_hub (-inf where no place reached it) and the place
     that gave it. ``rows`` (stored rows, e.g. the designs an officer's filter allows) are also compared with
     every place, whatever lists it probed: ``row_sims(rows)`` gives those (n_places, len(rows)) similarities."""
-    n = int(lists.starts[-1])
+    n, n_places = int(lists.starts[-1]), len(keys)
     k = hub_k(n)
     p_max = min(probes or PROBES, len(lists.centroids))
     # each place's k best similarities in each list it probed, side by side: (places, probes * k)
@@ -161,14 +166,28 @@ def probed_best(lists: InvertedLists, keys: np.ndarray, n_places: int,
     return best - row_hub, where
 
 
-def best_reached(ids: np.ndarray, best: np.ndarray, where: np.ndarray, keep: int = KEEP
+def search(lists: InvertedLists, ids: np.ndarray, keys: np.ndarray, sims: Callable[[np.ndarray, int, int], np.ndarray],
+           row_sims: Callable[[np.ndarray], np.ndarray], place_hub: float, row_hub: np.ndarray,
+           only: set[str] | None = None) -> tuple[dict[str, float], dict[str, int]]:
+    """A photo's places (``keys``) searched through the lists (``probed_best``): the best-scoring KEEP designs
+    reached, and every one of ``only`` (the designs an officer's filter allows), each with its best score over
+    its rows (views) and the place that gave it."""
+    rows = np.flatnonzero(np.isin(ids, list(only))) if only is not None else None
+    best, where = probed_best(lists, keys, sims, place_hub, row_hub, rows=rows, row_sims=row_sims)
+    return best_reached(ids, best, where, KEEP, rows)
+
+
+def best_reached(ids: np.ndarray, best: np.ndarray, where: np.ndarray, keep: int, also: np.ndarray | None = None
                  ) -> tuple[dict[str, float], dict[str, int]]:
-    """The best-scoring ``keep`` reached rows' designs: each one's best score over its rows (views), and the
-    place that gave it (a design further down has no score, as one outside a shortlist: the fusion only
-    uses positive scores, and these are far more than the shortlists and candidates take)."""
+    """The designs of the best-scoring ``keep`` reached rows and of the rows ``also``: each one's best score
+    over its rows (views), and the place that gave it (a design further down has no score, as one outside a
+    shortlist: the fusion only uses positive scores, and these are far more than the shortlists and candidates
+    take)."""
     reached = np.flatnonzero(np.isfinite(best))
     if len(reached) > keep:
         reached = reached[np.argpartition(-best[reached], keep - 1)[:keep]]
+        if also is not None:
+            reached = np.union1d(reached, also)
     reached = reached[np.argsort(-best[reached], kind="stable")]
     scores: dict[str, float] = {}
     at: dict[str, int] = {}

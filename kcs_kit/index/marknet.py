@@ -48,7 +48,7 @@ from kcs_kit.embed.cnn import WEIGHTS, MarkNetEncoder, _torch
 from kcs_kit.index import coarse
 from kcs_kit.index.bank import BANK_SEED, bank_designs, bank_k, crop_count, draw_bank, keep_mask, photo_like_crops
 from kcs_kit.index.bank import hubness as bank_hubness
-from kcs_kit.index.coarse import KEEP, InvertedLists, best_reached, probed_best
+from kcs_kit.index.coarse import InvertedLists
 from kcs_kit.index.design_arrays import fingerprint, is_current, save_arrays
 
 BATCH = 64
@@ -104,8 +104,7 @@ class DesignVectors:
         list."""
         if len(self.ids) <= (coarse.EXACT_MAX if exact_max is None else exact_max) or self.lists is not None:
             return self
-        lists = InvertedLists.cached(*cache, lambda: InvertedLists.build(self.matrix)) if cache else \
-            InvertedLists.build(self.matrix)
+        lists = InvertedLists.learn(self.matrix, cache)
         o = lists.order
         return replace(self, ids=self.ids[o], matrix=np.ascontiguousarray(self.matrix[o]), hub=self.hub[o],
                        views=None if self.views is None else self.views[o], lists=lists)
@@ -117,11 +116,8 @@ class DesignVectors:
         if not len(windows) or not len(self.ids):
             return {}, {}
         if self.lists is not None:
-            rows = np.flatnonzero(np.isin(self.ids, list(only))) if only is not None else None
-            best, where = probed_best(self.lists, windows, len(windows),
-                                      lambda p, s, e: windows[p] @ self.matrix[s:e].T, WINDOW_HUB,
-                                      DESIGN_HUB * self.hub, rows=rows, row_sims=lambda r: windows @ self.matrix[r].T)
-            return best_reached(self.ids, best, where, keep=KEEP + (len(rows) if rows is not None else 0))
+            return coarse.search(self.lists, self.ids, windows, lambda p, s, e: windows[p] @ self.matrix[s:e].T,
+                                 lambda r: windows @ self.matrix[r].T, WINDOW_HUB, DESIGN_HUB * self.hub, only)
         sims = windows @ self.matrix.T  # (windows, rows): ~2,700 x 3,403 for a photo, corrected in place
         sims -= WINDOW_HUB * place_hubness(sims)[:, None]
         sims -= DESIGN_HUB * self.hub[None, :]
