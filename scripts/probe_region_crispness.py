@@ -35,25 +35,24 @@ def features(img: np.ndarray, mask: np.ndarray) -> tuple[float, float, float]:
 
 
 def auc(pos: list[float], neg: list[float]) -> float:
+    """P(a true-mark value > a chance one), ties half; nan when either side is empty."""
+    if not pos or not neg:
+        return float("nan")
     p, n = np.array(pos)[:, None], np.array(neg)[None, :]
     return float((p > n).mean() + 0.5 * (p == n).mean())
 
 
-def main() -> None:
+def labelled_regions(shapes, folders: list[str], n: int):
+    """(group, photo at the region finder's size, region mask, design) for the first photo of the first N queries
+    with a design of each package and the first N/2 without: "true", the region fitting the true drawing best
+    (correlation >= 0.7); "chance", on a photo without a design, the region behind the best hubness-corrected
+    silhouette score when it stands out (> 0.15, where a false alarm would come from); "wrong", on a photo with
+    a design, the region of a wrong drawing that stands out and beats the true one."""
     from kcs_kit.bench.queries import read_queries
-    from kcs_kit.config import load_settings
     from kcs_kit.embed.shape import region_masks
-    from kcs_kit.match.context import get_context
     from kcs_kit.match.photo import load_photo
 
-    n, folders = int(sys.argv[1]), sys.argv[2:]
-    shapes = get_context(load_settings()).shapes
-    if shapes is None:
-        sys.exit("no silhouettes yet: run `kcs index build`")
     ids = shapes.ids.tolist()
-    pos: list[tuple] = []
-    neg: list[tuple] = []
-    t0 = time.time()
     for folder in folders:
         qs = read_queries(folder)
         with_design = [q for q in qs if q.design_id and q.design_id in ids][:n]
@@ -62,15 +61,34 @@ def main() -> None:
             if not regions:
                 continue
             corr = shapes.correlations(np.stack([r.descriptor for r, _m in regions]))
+            best, where = shapes.best(corr)
+            top = max(best, key=best.__getitem__)
             if q.design_id:
                 raw = corr[:, [j for j, d in enumerate(ids) if d == q.design_id]].max(1)
                 if raw.max() >= 0.7:
-                    pos.append(features(img, regions[int(raw.argmax())][1]))
-            else:
-                best, where = shapes.best(corr)
-                top = max(best, key=best.__getitem__)
-                if best[top] > 0.15:
-                    neg.append(features(img, regions[where[top]][1]))
+                    yield "true", img, regions[int(raw.argmax())][1], q.design_id
+                if top != q.design_id and best[top] > 0.15 and best[top] > best.get(q.design_id, -9):
+                    yield "wrong", img, regions[where[top]][1], top
+            elif best[top] > 0.15:
+                yield "chance", img, regions[where[top]][1], top
+
+
+def main() -> None:
+    from kcs_kit.config import load_settings
+    from kcs_kit.match.context import get_context
+
+    n, folders = int(sys.argv[1]), sys.argv[2:]
+    shapes = get_context(load_settings()).shapes
+    if shapes is None:
+        sys.exit("no silhouettes yet: run `kcs index build`")
+    pos: list[tuple] = []
+    neg: list[tuple] = []
+    t0 = time.time()
+    for group, img, mask, _design in labelled_regions(shapes, folders, n):
+        if group == "true":
+            pos.append(features(img, mask))
+        elif group == "chance":
+            neg.append(features(img, mask))
     print(f"{len(pos)} true-mark regions (>= 0.7), {len(neg)} standing-out regions on photos without a design, "
           f"{time.time() - t0:.0f} s")
     for j, name in enumerate(("edge crispness", "colour contrast with its ring", "colour spread inside")):

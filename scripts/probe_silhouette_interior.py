@@ -75,22 +75,14 @@ def features(img: np.ndarray, region: np.ndarray, design: np.ndarray) -> tuple[f
     return iou, ncc, e_on / (e_on + e_in + 1e-6)
 
 
-def auc(pos: list[float], neg: list[float]) -> float:
-    if not pos or not neg:
-        return float("nan")
-    p, n = np.array(pos)[:, None], np.array(neg)[None, :]
-    return float((p > n).mean() + 0.5 * (p == n).mean())
-
-
 def main() -> None:
     from PIL import Image
+    from probe_region_crispness import auc, labelled_regions  # scripts/ is on the path when run as a script
 
-    from kcs_kit.bench.queries import read_queries
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.shape import design_mask, region_masks
+    from kcs_kit.embed.shape import design_mask
     from kcs_kit.index.build import active_designs
     from kcs_kit.match.context import get_context
-    from kcs_kit.match.photo import load_photo
 
     n, folders = int(sys.argv[1]), sys.argv[2:]
     settings = load_settings()
@@ -104,27 +96,10 @@ def main() -> None:
             drawn[d] = design_mask(np.asarray(Image.open(paths[d]).convert("L")))
         return drawn[d]
 
-    ids = shapes.ids.tolist()
     groups: dict[str, list] = {"true": [], "chance": [], "wrong": []}
     t0 = time.time()
-    for folder in folders:
-        qs = read_queries(folder)
-        with_design = [q for q in qs if q.design_id and q.design_id in ids][:n]
-        for q in with_design + [q for q in qs if not q.design_id][:n // 2]:
-            img, regions = region_masks(load_photo(str(q.photos[0])).rgb)
-            if not regions:
-                continue
-            corr = shapes.correlations(np.stack([r.descriptor for r, _m in regions]))
-            best, where = shapes.best(corr)
-            top = max(best, key=best.__getitem__)
-            if q.design_id:
-                raw = corr[:, [j for j, d in enumerate(ids) if d == q.design_id]].max(1)
-                if raw.max() >= 0.7:
-                    groups["true"].append(features(img, regions[int(raw.argmax())][1], drawing(q.design_id)))
-                if top != q.design_id and best[top] > 0.15 and best[top] > best.get(q.design_id, -9):
-                    groups["wrong"].append(features(img, regions[where[top]][1], drawing(top)))
-            elif best[top] > 0.15:
-                groups["chance"].append(features(img, regions[where[top]][1], drawing(top)))
+    for group, img, mask, design in labelled_regions(shapes, folders, n):
+        groups[group].append(features(img, mask, drawing(design)))
     print(", ".join(f"{len(v)} {k}" for k, v in groups.items()) + f" regions, {time.time() - t0:.0f} s")
     names = ("pixel IoU of the laid drawing", "edge NCC around the region", "edge energy on drawing edges")
     for j, name in enumerate(names):
