@@ -177,7 +177,7 @@ def test_bench_scale_grows_the_registry_and_matches_through_the_lists(ws, tmp_pa
         overlap, in_exact, in_lists, ms_lists, ms_all = b["recall"][search]
         assert 0 < overlap <= 1 and 0 <= in_lists <= 2 and 0 <= in_exact <= 2 and ms_lists > 0 and ms_all > 0
     assert b["latency"]["stages"]["marknet"][0] > 0 and set(b["grow_s"]) >= {"names", "marknet", "VLAD"}
-    assert "VLAD: 240 / 240 vectors" in res.stderr
+    assert "VLAD: 240 / 240 designs" in res.stderr
     again = CliRunner().invoke(main, args)  # the VLAD collection of 240 is kept and used again
     assert again.exit_code == 0, again.output
     assert "VLAD: 240 / 240" not in again.stderr and "is used again" in again.stderr

@@ -98,7 +98,8 @@ def _vlad(ctx, folder: Path, n: int, ids: list[str], src: np.ndarray, seed: int,
     from kcs_kit.index.chroma import ChromaIndex, _create
 
     path = folder / "scale-vlad"
-    stamp = {"n": n, "seed": seed, "designs": len(ctx.designs), "collection": ctx.image_index.name}
+    # v2: designs without a stored vector (inactive) are left out; v1 gave them the first design's vector
+    stamp = {"n": n, "seed": seed, "designs": len(ctx.designs), "collection": ctx.image_index.name, "v": 2}
     client = chromadb.PersistentClient(path=str(path), settings=chromadb.config.Settings(anonymized_telemetry=False))
     marker = folder / "scale-vlad.json"
     kept = json.loads(marker.read_text()) if marker.exists() else {}
@@ -120,12 +121,17 @@ def _vlad(ctx, folder: Path, n: int, ids: list[str], src: np.ndarray, seed: int,
     rng = np.random.default_rng(seed + 1)
     t = time.perf_counter()
     step = 20_000
+    left_out = 0
     for start in range(0, n, step):
-        part = ids[start:start + step]
-        rows = np.array([row.get(d.split("~")[0], 0) for d in part])
-        vecs = np.where(np.array(["~" in d for d in part])[:, None], _noisy(base, rows, rng), base[rows])
-        ix.upsert([f"{d}#0" for d in part], vecs, [{"design_id": d} for d in part])
-        log(f"  VLAD: {min(start + step, n):,} / {n:,} vectors")
+        part = [d for d in ids[start:start + step] if d.split("~")[0] in row]  # as the index: active designs
+        left_out += min(step, n - start) - len(part)
+        if part:
+            rows = np.array([row[d.split("~")[0]] for d in part])
+            vecs = np.where(np.array(["~" in d for d in part])[:, None], _noisy(base, rows, rng), base[rows])
+            ix.upsert([f"{d}#0" for d in part], vecs, [{"design_id": d} for d in part])
+        log(f"  VLAD: {min(start + step, n):,} / {n:,} designs")
+    if left_out:
+        log(f"  VLAD: {left_out:,} designs (copies of inactive ones) have no vector, as in the index")
     fill_s = time.perf_counter() - t
     marker.write_text(json.dumps({"stamp": stamp, "fill_s": fill_s}))
     return ix, fill_s, False
