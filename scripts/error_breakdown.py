@@ -23,19 +23,17 @@ COLUMNS = ("read", "first, rejected", "below", "missed", "rejected", "false alar
 
 def main(ratio: float, folders: list[Path]) -> None:
     from kcs_kit.config import load_settings
-    from kcs_kit.match.crossval import _fold
-    from kcs_kit.match.fusion import FEATURES, fit, rejects
-    from kcs_kit.match.train import collect_many
+    from kcs_kit.match.crossval import fold_models, fold_of
+    from kcs_kit.match.fusion import rejects
+    from kcs_kit.match.train import collect_many, package_query_id
 
     items = collect_many(load_settings(), folders)
-    models = {f: fit([ex for a in items if _fold(a.query_id, FOLDS) != f and (ex := a.example()) is not None],
-                     features=FEATURES) for f in range(FOLDS)}
-    prefix = len(folders) > 1  # collect_many prefixes query ids with the folder's name
-    kind = {(f"{Path(d).name}:" if prefix else "") + row["query_id"]: row.get("kind") or "(none)"
+    models = fold_models(items, folds=FOLDS)
+    kind = {package_query_id(d, row["query_id"], len(folders)): row.get("kind") or "(none)"
             for d in folders for row in csv.DictReader(open(Path(d) / "queries.csv"))}
     counts: Counter = Counter()
     for a in items:
-        p, p0 = models[_fold(a.query_id, FOLDS)].probabilities(a.feats, a.qfeats)
+        p, p0 = models[fold_of(a.query_id, FOLDS)].probabilities(a.feats, a.qfeats)
         rejected = rejects(p, p0, ratio)
         if not a.truth:
             outcome = "rejected" if rejected else "false alarm"

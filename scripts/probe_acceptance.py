@@ -25,22 +25,21 @@ def main(folders: list[Path]) -> None:
     from sklearn.linear_model import LogisticRegression
 
     from kcs_kit.config import load_settings
-    from kcs_kit.match.crossval import _fold
-    from kcs_kit.match.fusion import FEATURES, expand, fit, rejects
+    from kcs_kit.match.crossval import fold_models, fold_of
+    from kcs_kit.match.fusion import expand, rejects
     from kcs_kit.match.train import collect_many
 
     items = collect_many(load_settings(), folders)
-    models = {f: fit([ex for a in items if _fold(a.query_id, FOLDS) != f and (ex := a.example()) is not None],
-                     features=FEATURES) for f in range(FOLDS)}
+    models = fold_models(items, folds=FOLDS)
     x, right, fold, negative, by_ratio = [], [], [], [], {}
     for a in items:
-        p, p0 = models[_fold(a.query_id, FOLDS)].probabilities(a.feats, a.qfeats)
+        p, p0 = models[fold_of(a.query_id, FOLDS)].probabilities(a.feats, a.qfeats)
         order = np.argsort(-p)
         top, second = order[0], (p[order[1]] if len(p) > 1 else 0.0)
         lp, lp0 = np.log(p[top] + 1e-9), np.log(p0 + 1e-9)
         x.append([lp, lp0, lp - lp0, p[top] - second, len(p) / 100, *expand(a.feats)[top], *a.qfeats])
         right.append(bool(a.truth) and a.design_ids[top] == a.truth)
-        fold.append(_fold(a.query_id, FOLDS))
+        fold.append(fold_of(a.query_id, FOLDS))
         negative.append(not a.truth)
         for ratio in (0.1, 0.25, 0.35, 0.5, 1.0):
             by_ratio.setdefault(ratio, []).append(rejects(p, p0, ratio))

@@ -25,28 +25,26 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 def main(folders: list[Path]) -> None:
     from kcs_kit.config import load_settings
-    from kcs_kit.match.crossval import _fold
+    from kcs_kit.match.crossval import fold_models, fold_of
     from kcs_kit.match.engine import analyse
-    from kcs_kit.match.fusion import FEATURES, fit, rejects
-    from kcs_kit.match.train import collect_many
+    from kcs_kit.match.fusion import rejects
+    from kcs_kit.match.train import collect_many, package_query_id
 
     settings = load_settings()
     items = {a.query_id: a for a in collect_many(settings, folders)}
-    models = {f: fit([ex for a in items.values() if _fold(a.query_id, FOLDS) != f and (ex := a.example()) is not None],
-                     features=FEATURES) for f in range(FOLDS)}
+    models = fold_models(list(items.values()), folds=FOLDS)
 
     def answer(model, ids, feats, qfeats) -> tuple[str | None, float]:
         p, p0 = model.probabilities(feats, qfeats)
         return (None if rejects(p, p0, RATIO) else ids[int(np.argmax(p))]), float(p.max()) if len(p) else 0.0
 
-    prefix = len(folders) > 1  # collect_many prefixes query ids with the folder's name
     out = []
     for d in folders:
         for row in csv.DictReader(open(Path(d) / "queries.csv")):
-            qid = (f"{Path(d).name}:" if prefix else "") + row["query_id"]
+            qid = package_query_id(d, row["query_id"], len(folders))
             if "|" not in row["image_path"] or qid not in items:
                 continue
-            model, whole = models[_fold(qid, FOLDS)], items[qid]
+            model, whole = models[fold_of(qid, FOLDS)], items[qid]
             first = analyse([str(Path(d) / row["image_path"].split("|")[0])], settings, crop=row.get("crop") or None)
             one, p_one = answer(model, [r[0] for r in first.rows], first.feats, first.query_signals)
             every, _p = answer(model, list(whole.design_ids), whole.feats, whole.qfeats)

@@ -81,6 +81,15 @@ def _noisy_shapes(desc: np.ndarray, src: np.ndarray, rng: np.random.Generator) -
     return out
 
 
+def _rows_of(index_ids, real: list[str], src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grown registry's designs (positions) that an index of the real ones has a row for, ascending, and each
+    one's source row: ``index_ids`` is that index's design per row (an index holds active designs only, so the
+    copies of inactive ones get none)."""
+    row = {d: i for i, d in enumerate(index_ids)}
+    have = np.array([i for i, s in enumerate(src.tolist()) if real[s] in row], np.int64)
+    return have, np.array([row[real[src[i]]] for i in have], np.int64)
+
+
 class _SourceStore:
     """The feature store of a grown registry: a copy's local features are its source's file."""
 
@@ -91,7 +100,8 @@ class _SourceStore:
         return self.store.load(design_id.split("~")[0])
 
 
-def _vlad(ctx, folder: Path, n: int, ids: list[str], src: np.ndarray, seed: int, log: Callable[[str], None]):
+def _vlad(ctx, folder: Path, n: int, ids: list[str], real: list[str], src: np.ndarray, seed: int,
+          log: Callable[[str], None]):
     """A Chroma collection of the grown registry's VLAD vectors in ``folder`` (reused when it holds them)."""
     import chromadb
 
@@ -115,23 +125,20 @@ def _vlad(ctx, folder: Path, n: int, ids: list[str], src: np.ndarray, seed: int,
     ix = ChromaIndex(_create(client, "scale", {"kcs_family": "image"}), dim=ctx.image_index.dim,
                      max_batch=int(client.get_max_batch_size()))
     stored = ctx.image_index.get_vectors(ctx.image_index.ids())
-    keys = list(stored)
-    base = np.stack([stored[k] for k in keys])
-    row = {k.split("#")[0]: i for i, k in enumerate(keys)}
+    base = np.stack(list(stored.values()))
+    have, rows = _rows_of([k.split("#")[0] for k in stored], real, src)
     rng = np.random.default_rng(seed + 1)
     t = time.perf_counter()
     step = 20_000
-    left_out = 0
     for start in range(0, n, step):
-        part = [d for d in ids[start:start + step] if d.split("~")[0] in row]  # as the index: active designs
-        left_out += min(step, n - start) - len(part)
-        if part:
-            rows = np.array([row[d.split("~")[0]] for d in part])
-            vecs = np.where(np.array(["~" in d for d in part])[:, None], _noisy(base, rows, rng), base[rows])
-            ix.upsert([f"{d}#0" for d in part], vecs, [{"design_id": d} for d in part])
+        a, b = np.searchsorted(have, [start, start + step])  # this step's designs that have a vector
+        if a < b:
+            part, r = have[a:b], rows[a:b]
+            vecs = np.where((part >= len(real))[:, None], _noisy(base, r, rng), base[r])
+            ix.upsert([f"{ids[i]}#0" for i in part], vecs, [{"design_id": ids[i]} for i in part])
         log(f"  VLAD: {min(start + step, n):,} / {n:,} designs")
-    if left_out:
-        log(f"  VLAD: {left_out:,} designs (copies of inactive ones) have no vector, as in the index")
+    if len(have) < n:
+        log(f"  VLAD: {n - len(have):,} designs (copies of inactive ones) have no vector, as in the index")
     fill_s = time.perf_counter() - t
     marker.write_text(json.dumps({"stamp": stamp, "fill_s": fill_s}))
     return ix, fill_s, False
@@ -171,10 +178,8 @@ def grow(ctx, n: int, *, folder: Path, seed: int = 0, log: Callable[[str], None]
     if ctx.marknet is not None:
         t = time.perf_counter()
         m = ctx.marknet
-        row = {d: i for i, d in enumerate(m.ids.tolist())}
-        have = [i for i, s in enumerate(src.tolist()) if real[s] in row]  # active designs (drawings embedded)
-        rows = np.array([row[real[src[i]]] for i in have])
-        vecs = np.where((np.array(have) < len(real))[:, None], m.matrix[rows], _noisy(m.matrix, rows, rng))
+        have, rows = _rows_of(m.ids.tolist(), real, src)
+        vecs = np.where((have < len(real))[:, None], m.matrix[rows], _noisy(m.matrix, rows, rng))
         big.marknet = replace(m, ids=np.array(ids)[have], matrix=vecs.astype(np.float32), hub=m.hub[rows],
                               views=np.zeros(len(have), np.int16), lists=None).searched()
         times["marknet"] = time.perf_counter() - t
@@ -182,21 +187,17 @@ def grow(ctx, n: int, *, folder: Path, seed: int = 0, log: Callable[[str], None]
         t = time.perf_counter()
         sh = ctx.shapes
         desc = sh.descriptors()
-        row = {d: i for i, d in enumerate(sh.ids.tolist())}
-        have = [i for i, s in enumerate(src.tolist()) if real[s] in row]  # drawings with a silhouette
-        rows = np.array([row[real[src[i]]] for i in have])
-        grown = np.where((np.array(have) < len(real))[:, None, None], desc[rows], _noisy_shapes(desc, rows, rng))
+        have, rows = _rows_of(sh.ids.tolist(), real, src)  # drawings with a silhouette
+        grown = np.where((have < len(real))[:, None, None], desc[rows], _noisy_shapes(desc, rows, rng))
         big.shapes = ShapeIndex(np.array(ids)[have], grown.astype(np.float32), sh.hub[rows])
         times["silhouettes"] = time.perf_counter() - t
     if ctx.bow is not None:
         t = time.perf_counter()
         b = ctx.bow
-        row = {d: i for i, d in enumerate(b.ids)}
-        keep = [i for i, s in enumerate(src.tolist()) if real[s] in row]
-        big.bow = BowIndex([ids[i] for i in keep], b.matrix[[row[real[src[i]]] for i in keep]], b.idf, b.centroids,
-                           b.version)
+        have, rows = _rows_of(b.ids, real, src)
+        big.bow = BowIndex([ids[i] for i in have], b.matrix[rows], b.idf, b.centroids, b.version)
         times["visual words"] = time.perf_counter() - t
-    big.image_index, times["VLAD"], kept = _vlad(ctx, folder, n, ids, src, seed, log)
+    big.image_index, times["VLAD"], kept = _vlad(ctx, folder, n, ids, real, src, seed, log)
     if kept:
         log(f"  VLAD: the collection of {n:,} vectors kept in {folder} is used again")
     return big, times, kept

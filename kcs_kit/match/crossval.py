@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kcs_kit.bench.metrics import Metrics, Prediction, compute
-from kcs_kit.match.fusion import FEATURES, SIGNALS, features_without, fit, rejects
+from kcs_kit.match.fusion import FEATURES, SIGNALS, FusionModel, features_without, fit, rejects
 from kcs_kit.match.train import Analysed, query_hash
 
 FEATURE_SETS = {"signals": tuple(SIGNALS), "signals + leads": tuple(FEATURES)}
@@ -86,8 +86,17 @@ def recommended_ratio(rows: Sequence[CvRow], *, features: str = "signals + leads
     return max(ok) if ok else None
 
 
-def _fold(query_id: str, folds: int) -> int:
+def fold_of(query_id: str, folds: int) -> int:
+    """The fold of a query: a hash of its id, so a query stays in its fold whatever else is analysed."""
     return query_hash(query_id) % folds
+
+
+def fold_models(items: Sequence[Analysed], *, folds: int = 5, features: Sequence[str] = FEATURES,
+                l2: float = 1e-5) -> dict[int, FusionModel]:
+    """One fusion per fold, fitted on the other folds as ``kcs model fit`` fits (queries whose true design never
+    reached the candidates left out): a query is scored out of fold by ``models[fold_of(query_id, folds)]``."""
+    return {f: fit([ex for a in items if fold_of(a.query_id, folds) != f and (ex := a.example()) is not None],
+                   features=features, l2=l2) for f in range(folds)}
 
 
 def _predict(model, a: Analysed, ratio: float, top_k: int = 10) -> Prediction:
@@ -104,12 +113,9 @@ def cross_validate(items: Sequence[Analysed], *, folds: int = 5, ratios: Sequenc
     truth = {a.query_id: a.truth or None for a in items}
     rows = []
     for name, feats in sets.items():
-        models = {}
-        for f in range(folds):
-            train = [ex for a in items if _fold(a.query_id, folds) != f and (ex := a.example()) is not None]
-            models[f] = fit(train, features=feats, l2=l2)
+        models = fold_models(items, folds=folds, features=feats, l2=l2)
         for ratio in ratios:
-            preds = [_predict(models[_fold(a.query_id, folds)], a, ratio) for a in items]
+            preds = [_predict(models[fold_of(a.query_id, folds)], a, ratio) for a in items]
             rows.append(CvRow(name, ratio, compute(preds, truth)))
     return rows
 

@@ -204,8 +204,14 @@ def collect_many(settings: Settings, folders: Sequence[Path], *, limit: int | No
     for folder in folders:
         got = collect(settings, Path(folder), limit=limit, tick=tick, workers=workers, cache=cache)
         items += got if len(folders) == 1 else \
-            [dataclasses.replace(a, query_id=f"{Path(folder).name}:{a.query_id}") for a in got]
+            [dataclasses.replace(a, query_id=package_query_id(folder, a.query_id, len(folders))) for a in got]
     return items
+
+
+def package_query_id(folder: Path | str, query_id: str, packages: int) -> str:
+    """A query's id as ``collect_many`` gives it when reading ``packages`` query packages: prefixed with its
+    package's folder name when there are several (generated packages reuse q00001...)."""
+    return query_id if packages == 1 else f"{Path(folder).name}:{query_id}"
 
 
 def score(model: FusionModel, data: list[Example]) -> Scores:
