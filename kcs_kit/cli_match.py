@@ -39,6 +39,8 @@ def match_cmd(ctx: click.Context, photos: tuple[Path, ...], declaration_id: str 
         click.echo(f"{verdict}  (p_no_match {r.p_no_match:.2f}, {r.latency_ms:.0f} ms, model {r.model_version})")
         if r.ocr_text:
             click.echo(f"words read: {' | '.join(r.ocr_text[:12])}")
+        for note in r.notes:
+            click.echo(f"note: {note}")
         for c in r.candidates:
             click.echo(f"{c.rank:>3}. {c.probability:6.1%}  {c.design_id:<24} {c.right_holder[:34]:<34} "
                        f"{c.registration_no}")

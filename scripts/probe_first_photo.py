@@ -1,11 +1,13 @@
-"""Probe (not part of matching): answer items of several photos from their first photo when it is certain.
+"""Probe (not part of matching): answer items of several photos from their first photos when they are certain.
 
-Items with 2-3 photos take 2-3 times as long and make most of the latency's p95. If the first photo alone gives
-an accepted answer with a high probability, the other photos may not be needed. For every fitting query of more
-than one photo: the first photo is matched alone, and both it and the whole item (the cached analysis) are
-scored by the fusion fitted on the other 4 folds (as ``kcs model cv``) at the shipped reject ratio. For each
-threshold: the share of items that would stop after the first photo (accepted, top probability >= threshold)
-and the reading accuracy of the cascade against matching every photo. ~2 minutes for the ~170 items of three
+Items with 2-3 photos take 2-3 times as long and make most of the latency's p95. If the first photo (or the
+first two of three) gives an accepted answer with a high probability, the other photos may not be needed (what
+``match`` does since 2026-12-06: settings.match_first_photo). For every fitting query of more than one photo:
+the first photo, then the first two, are matched as the engine does (reusing each step's stage results), and
+each step and the whole item (the cached analysis) are scored by the fusion fitted on the other 4 folds (as
+``kcs model cv``) at the shipped reject ratio. For each threshold: the share of items that stop early
+(accepted, top probability >= threshold), the photos matched per item and the reading accuracy of the cascade
+against matching every photo. ~2 minutes for the ~170 items of three
 fitting sets. Usage:
 
     python scripts/probe_first_photo.py QUERIES_DIR [QUERIES_DIR ...]
@@ -26,11 +28,12 @@ THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
 def main(folders: list[Path]) -> None:
     from kcs_kit.config import load_settings
     from kcs_kit.match.crossval import fold_models, fold_of
-    from kcs_kit.match.engine import analyse
+    from kcs_kit.match.engine import _Item, get_context
     from kcs_kit.match.fusion import rejects
     from kcs_kit.match.train import collect_many, package_query_id
 
     settings = load_settings()
+    ctx = get_context(settings)
     items = {a.query_id: a for a in collect_many(settings, folders)}
     models = fold_models(list(items.values()), folds=FOLDS)
 
@@ -38,23 +41,33 @@ def main(folders: list[Path]) -> None:
         p, p0 = model.probabilities(feats, qfeats)
         return (None if rejects(p, p0, RATIO) else ids[int(np.argmax(p))]), float(p.max()) if len(p) else 0.0
 
-    out = []
+    out = []  # per item: ([(answer, p) after photo 1, after photos 1-2, ...], every photo's answer, truth)
     for d in folders:
         for row in csv.DictReader(open(Path(d) / "queries.csv")):
             qid = package_query_id(d, row["query_id"], len(folders))
             if "|" not in row["image_path"] or qid not in items:
                 continue
             model, whole = models[fold_of(qid, FOLDS)], items[qid]
-            first = analyse([str(Path(d) / row["image_path"].split("|")[0])], settings, crop=row.get("crop") or None)
-            one, p_one = answer(model, [r[0] for r in first.rows], first.feats, first.query_signals)
+            photos = [str(Path(d) / p) for p in row["image_path"].split("|")]
+            item = _Item(ctx, {}, settings, photos, row.get("crop") or None, None, None, None)
+            steps = [answer(model, [r[0] for r in a.rows], a.feats, a.query_signals)
+                     for a in (item.analysis(k) for k in range(1, len(photos)))]
             every, _p = answer(model, list(whole.design_ids), whole.feats, whole.qfeats)
-            out.append((one, p_one, every, row["design_id"].strip() or None))
-    print(f"{len(out)} items of several photos: every photo read {np.mean([e == t for _o, _p, e, t in out]):.1%}, "
-          f"the first photo only {np.mean([o == t for o, _p, _e, t in out]):.1%}")
+            out.append((steps, every, row["design_id"].strip() or None, len(photos)))
+    print(f"{len(out)} items of several photos ({sum(n == 3 for *_r, n in out)} of 3): every photo read "
+          f"{np.mean([e == t for _s, e, t, _n in out]):.1%}, the first photo only "
+          f"{np.mean([s[0][0] == t for s, _e, t, _n in out]):.1%}")
     for tau in THRESHOLDS:
-        stop = [o is not None and p >= tau for o, p, _e, _t in out]
-        read = np.mean([(o if s else e) == t for s, (o, _p, e, t) in zip(stop, out, strict=True)])
-        print(f"stop after the first photo at p >= {tau}: {np.mean(stop):.1%} of the items stop, {read:.1%} read")
+        read, used, first = [], [], []
+        for steps, every, truth, n in out:
+            k = next((k for k, (o, p) in enumerate(steps) if o is not None and p >= tau), None)
+            read.append((every if k is None else steps[k][0]) == truth)
+            used.append(n if k is None else k + 1)
+            first.append(k == 0)
+        print(f"stop once accepted at p >= {tau}: {np.mean(first):.1%} of the items after the first photo, "
+              f"{np.mean([u < n for u, (*_r, n) in zip(used, out, strict=True)]):.1%} before the last; "
+              f"{np.mean(used):.2f} photos matched per item (every photo: {np.mean([n for *_r, n in out]):.2f}); "
+              f"{np.mean(read):.1%} read")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def test_workspace_from_environment(tmp_path):
     ({"KCS_MASK_IDENTITIES": "maybe"}, "expects a bool"),
     ({"KCS_INGEST_BATCH_BYTES": "10"}, "expected at least 65536, found 10"),
     ({"KCS_REJECT_RATIO": "-1"}, "KCS_REJECT_RATIO.*reject_ratio expects a value >= 0.0, found '-1'"),
+    ({"KCS_MATCH_FIRST_PHOTO": "1.5"}, "match_first_photo expects a value between 0.0 and 1.0, found '1.5'"),
 ])
 def test_bad_values_name_the_source(tmp_path, env, match):
     with pytest.raises(ConfigError, match=match):

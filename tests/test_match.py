@@ -112,6 +112,38 @@ def test_multi_photo_item_uses_the_photo_that_shows_the_mark(ws):
     assert r.photo_sizes == ((800, 600), (900, 700))
 
 
+def test_a_certain_first_photo_answers_alone_and_an_uncertain_one_adds_the_others(ws):
+    """Of several photos, the first is matched alone first (settings.match_first_photo): certain, it is the
+    answer and the others are loaded but not matched; uncertain, every photo is matched, the first one's stage
+    results reused, with the answer of matching every photo at once."""
+    design_id = ids(ws)[3]
+    mark, noise = scene(render(ws, design_id), seed=9), np.random.default_rng(1).integers(0, 255, (600, 800, 3),
+                                                                                            dtype=np.uint8)
+    alone, every = match([mark], ws), dataclasses.replace(ws, match_first_photo=0.0)
+    assert alone.candidates[0].probability >= ws.match_first_photo and not alone.rejected
+    first = match([mark, noise], ws)
+    assert first.photos_used == 1 and first.photo_sizes == ((900, 700), (800, 600))
+    assert [(c.design_id, c.probability) for c in first.candidates] == \
+        [(c.design_id, c.probability) for c in alone.candidates]
+    assert len(first.notes) == 1 and "photo 1 alone" in first.notes[0] and "match_first_photo = 0" in first.notes[0]
+    both = match([mark, noise], every)
+    assert both.photos_used == 2 and not both.notes and both.candidates[0].design_id == design_id
+    # the mark on the second photo: the first (noise) is not certain, so both are matched, as at once
+    later, at_once = match([noise, mark], ws), match([noise, mark], every)
+    assert later.photos_used == at_once.photos_used == 2 and not later.notes
+    assert [(c.design_id, c.region, c.photo_index) for c in later.candidates] == \
+        [(c.design_id, c.region, c.photo_index) for c in at_once.candidates]
+    assert np.allclose([c.probability for c in later.candidates], [c.probability for c in at_once.candidates],
+                       atol=1e-6) and later.candidates[0].design_id == design_id
+    # three photos, the mark on the second: photos 1-2 are certain, the third is not matched
+    third = match([noise, mark, noise[::-1].copy()], ws)
+    assert third.photos_used == 2 and len(third.photo_sizes) == 3 and third.candidates[0].design_id == design_id
+    assert "photos 1-2" in third.notes[0] and "photo 3 was loaded but not matched" in third.notes[0]
+    # a corrupt later photo is still a clear error, though a certain first photo would not need it
+    with pytest.raises(ImageError, match="photo 2"):
+        match([mark, b"not an image"], ws)
+
+
 def test_stages_in_parallel_give_the_same_answer_as_one_after_another(ws):
     """match_threads=2 runs OCR, marknet and the silhouettes beside the keypoints (each library on one thread);
     the answer must not change (sums in another order: probabilities equal to 1e-9)."""

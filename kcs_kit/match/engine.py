@@ -39,6 +39,7 @@ from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError, SchemaError
+from kcs_kit.index.bow import TOP as BOW_TOP
 from kcs_kit.match.context import EXACT_ONLY, MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
 from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, crop_pixels, load_photo, parse_crop
@@ -98,11 +99,12 @@ def _window_masks(f: LocalFeatures) -> list[np.ndarray]:
     return out
 
 
-def _read_photos(photos: Sequence[Photo]) -> list[_Read]:
+def _read_photos(photos: Sequence[Photo], start: int = 0) -> list[_Read]:
     """Each photo as is and inverted (shortlists and verification), and mirrored (verification only: a
-    mirrored copy of a mark; the silhouettes and marknet already find it, keypoints then agree with it)."""
+    mirrored copy of a mark; the silhouettes and marknet already find it, keypoints then agree with it).
+    ``start``: the item's number of the first of ``photos``."""
     reads = []
-    for i, p in enumerate(photos):
+    for i, p in enumerate(photos, start):
         size = (p.rgb.shape[1], p.rgb.shape[0])
         normal, inv, mir = read_all_ways(p.rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
         reads += [_Read(i, f, descriptors(f), size, p.scale) for f in (normal, inv)]
@@ -127,12 +129,16 @@ def _bow(ctx: MatchContext, reads: list[_Read], only: set[str] | None = None) ->
     return ctx.bow.scores([r.desc for r in reads if r.shortlist], only=only) if ctx.bow else {}
 
 
-def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str]
-                ) -> dict[str, tuple[Verification, int | None, float]]:
+_Verified = dict[str, tuple[Verification, int | None, float]]  # design -> (verification, photo, scale)
+
+
+def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best: _Verified | None = None
+                ) -> _Verified:
     """Best verification of each design over photos, readings and views: the ratio test of all candidate
-    descriptors against each reading is one matrix product, then one RANSAC per (design view, reading)."""
+    descriptors against each reading is one matrix product, then one RANSAC per (design view, reading).
+    ``best``: what earlier readings of the designs gave (a reading only replaces it when it does better)."""
     views = [(d, vf, vd) for d in designs for vf, vd in ctx.design_features(d) if len(vf) >= 4]
-    best: dict[str, tuple[Verification, int | None, float]] = {d: (NONE, None, 1.0) for d in designs}
+    best = {d: (best or {}).get(d, (NONE, None, 1.0)) for d in designs}
     if not views:
         return best
     stacked = np.vstack([vd for _d, _vf, vd in views])
@@ -232,12 +238,13 @@ def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str
     return min(share, 1.0), line
 
 
-def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float], dict[str, tuple]]:
+def _best_over_photos(photos: list[Photo], score_photo, start: int = 0) -> tuple[dict[str, float], dict[str, tuple]]:
     """Best score of every design over the photos, and (photo, box in original pixels) where it was found.
-    ``score_photo(photo)`` gives (design -> score, design -> box index, boxes)."""
+    ``score_photo(photo)`` gives (design -> score, design -> box index, boxes); ``start``: the item's number
+    of the first of ``photos``."""
     best: dict[str, float] = {}
     where: dict[str, tuple] = {}
-    for i, p in enumerate(photos):
+    for i, p in enumerate(photos, start):
         scores, which, boxes = score_photo(p)
         places: dict[int, tuple] = {}  # box index -> (photo, box in original pixels), made once per box
         for d, sc in scores.items():
@@ -250,7 +257,7 @@ def _best_over_photos(photos: list[Photo], score_photo) -> tuple[dict[str, float
     return best, where
 
 
-def _shape(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None
+def _shape(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None, start: int = 0
            ) -> tuple[dict[str, float], dict[str, tuple]]:
     """Silhouette similarity of every design (best region over photos, hubness-corrected) and that region;
     ``only``: the designs an officer's filter allows (all of them scored, also at a large registry)."""
@@ -262,10 +269,10 @@ def _shape(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None
         regions = photo_regions(p.rgb)
         return (*shapes.scores(regions, only), [r.box for r in regions])
 
-    return _best_over_photos(photos, score_photo)
+    return _best_over_photos(photos, score_photo, start)
 
 
-def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None
+def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None, start: int = 0
              ) -> tuple[dict[str, float], dict[str, tuple]]:
     """Learned-encoder similarity of every design (best window over photos) and where that window is;
     ``only``: the designs an officer's filter allows (all of them scored, also at a large registry)."""
@@ -277,7 +284,7 @@ def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = Non
         vecs, boxes = net.encoder.photo_windows(p.rgb)
         return (*net.scores(vecs, only), boxes)
 
-    return _best_over_photos(photos, score_photo)
+    return _best_over_photos(photos, score_photo, start)
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
@@ -383,10 +390,45 @@ class Analysis:
     shape_regions: dict[str, tuple] = field(default_factory=dict)  # design -> (photo, box) of its best region
     text_lines: dict[str, str] = field(default_factory=dict)  # design -> the OCR line its region lies in
     stage_ms: dict[str, float] = field(default_factory=dict)  # stage -> its own milliseconds (STAGES)
+    photos_used: int = 0  # how many of the photos (the first ones) were matched; the rest only loaded
 
     @property
     def feats(self) -> np.ndarray:
         return np.stack([r[1] for r in self.rows]) if self.rows else np.zeros((0, len(SIGNALS)))
+
+
+def _better(best: dict[str, float], where: dict[str, tuple], scores: dict[str, float], places: dict[str, tuple]
+            ) -> tuple[dict[str, float], dict[str, tuple]]:
+    """Two photo sets' best scores and places as one (the earlier set's kept on ties, as over photos)."""
+    best, where = dict(best), dict(where)
+    for d, sc in scores.items():
+        if sc > best.get(d, -2.0):
+            best[d], where[d] = sc, places[d]
+    return best, where
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the stages that look at photos found on some of an item's photos (no candidates yet)."""
+
+    lines: list[list[OcrWord]]  # the OCR words of each photo
+    learned: dict[str, float]  # marknet: design -> best score over photos
+    windows: dict[str, tuple]  # design -> (photo, box) of that window
+    shape: dict[str, float]  # silhouettes: design -> best score over photos
+    shape_regions: dict[str, tuple]  # design -> (photo, box) of that region
+    reads: list[_Read]
+    short: dict[str, float]  # VLAD: design -> best similarity
+    bow: dict[str, float]  # visual words: the best designs' cosines
+
+    def then(self, later: _Seen) -> _Seen:
+        """These photos' findings and ``later`` photos' together, as if all had been looked at at once (each
+        stage keeps a design's best over photos; the visual words, their best BOW_TOP)."""
+        learned, windows = _better(self.learned, self.windows, later.learned, later.windows)
+        shape, regions = _better(self.shape, self.shape_regions, later.shape, later.shape_regions)
+        short = {d: max(self.short.get(d, -1.0), later.short.get(d, -1.0)) for d in (*self.short, *later.short)}
+        bow = {d: max(self.bow.get(d, 0.0), later.bow.get(d, 0.0)) for d in (*self.bow, *later.bow)}
+        return _Seen([*self.lines, *later.lines], learned, windows, shape, regions, [*self.reads, *later.reads],
+                     short, dict(sorted(bow.items(), key=lambda kv: -kv[1])[:BOW_TOP]))
 
 
 def _timed(times: dict[str, float], stage: str, fn: Callable) -> Callable:
@@ -434,75 +476,133 @@ def check_filters(filters: object) -> dict[str, str] | None:
     return dict(filters)
 
 
+class _Item:
+    """One item being matched: its photos, loaded and checked, and what the stages found on those looked at
+    so far. ``analysis(n)`` looks at the first ``n`` photos; asked again for more, it looks only at the new
+    ones and verifies only what is new (the first photo alone, then every photo, costs what every photo
+    does, and gives the same signals)."""
+
+    def __init__(self, ctx: MatchContext, ms: dict[str, float], settings: Settings, photos: Sequence[PhotoInput],
+                 crop, declaration_id: str | None, text: str | None, filters: dict | None) -> None:
+        self.ctx, self.ms, self.settings = ctx, ms, settings
+        self.declaration_id, self.text, self.filters = declaration_id, text, filters
+        self.photos, self.ocr_views = _timed(ms, "photos", _load)(photos, crop, settings)
+        self.only = ctx.active_ids(filters) if filters else None  # the designs the officer's filter allows
+        self.seen: _Seen | None = None
+        self.verified: _Verified = {}  # the last candidates' best verification over the first verified_reads
+        self.verified_reads = 0
+
+    def _look(self, start: int, stop: int) -> _Seen:
+        """The stages that need only the photos, on photos start..stop-1. OCR, marknet and the silhouettes
+        run beside the keypoint stages."""
+        ctx, ms, n, photos = self.ctx, self.ms, self.settings.match_threads, self.photos[start:stop]
+        read_job = _run(n, _timed(ms, "ocr", _read_words), ctx, self.ocr_views[start:stop])
+        marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, photos, self.only, start)
+        shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, photos, self.only, start)
+        reads = _timed(ms, "keypoints", _read_photos)(photos, start)
+        short = _timed(ms, "vlad", _shortlist)(ctx, reads, self.filters)
+        bow = _timed(ms, "visual words", _bow)(ctx, reads, self.only)
+        (learned, windows), (shape, regions) = marknet_job.result(), shape_job.result()
+        return _Seen(read_job.result(), learned, windows, shape, regions, reads, short, bow)
+
+    def _verify(self, reads: list[_Read], cands: list[str]) -> _Verified:
+        """Verification of ``cands`` over ``reads``, the readings already verified for the last candidates
+        redone only for new candidates."""
+        k, ctx = self.verified_reads, self.ctx
+        missing = [d for d in cands if d not in self.verified]
+        prior = {**self.verified, **(_verify_all(ctx, reads[:k], missing) if k and missing else {})}
+        self.verified = _verify_all(ctx, reads[k:], cands, prior)
+        self.verified_reads = len(reads)
+        return self.verified
+
+    def analysis(self, n: int) -> Analysis:
+        """Steps 2-5 of the pipeline on the first ``n`` photos: candidates with their signals."""
+        ctx, ms = self.ctx, self.ms
+        done = len(self.seen.lines) if self.seen else 0
+        if n > done:
+            later = self._look(done, n)
+            self.seen = self.seen.then(later) if self.seen else later
+        seen = self.seen
+        assert seen is not None
+        t = time.perf_counter()
+        words = [w for ws in seen.lines for w in ws]
+        ocr, ocr_word = ctx.title_matches(words)
+        text_sim = ctx.text_matches(" ".join([*(w.text for w in words), self.text or ""]))
+        decl = ctx.declaration(self.declaration_id)
+        ms["words"] = ms.get("words", 0.0) + (time.perf_counter() - t) * 1000
+        learned, windows, shape, shape_regions = seen.learned, seen.windows, seen.shape, seen.shape_regions
+        rows = []
+        text_lines: dict[str, str] = {}
+        cands = _candidates(seen.short, seen.bow, ocr, text_sim, learned, shape, ctx.active_ids(self.filters))
+        verified = _timed(ms, "verification", self._verify)(seen.reads, cands)
+        t = time.perf_counter()
+        for d in cands:
+            ver, where, scale = verified[d]
+            in_text = 0.0
+            place_args = (d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
+            photo, box = _locate(*place_args)
+            if box is not None and photo is not None and not ocr.get(d):  # the design's name read: text expected
+                px = self.photos[photo].scale
+                info = ctx.designs.get(d)
+                in_text, text_lines[d] = _in_text(tuple(v * px for v in box), seen.lines[photo],
+                                                  info.title if info else d)
+            f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
+                         ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
+                         _agree(*place_args), d in ctx.titles.short)
+            rows.append((d, f, ver, where, scale))
+        q = np.array([max(seen.short.values(), default=0.0), max(seen.bow.values(), default=0.0),
+                      max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
+                      max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
+        ms["places"] = ms.get("places", 0.0) + (time.perf_counter() - t) * 1000
+        return Analysis(ctx, self.photos, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions,
+                        text_lines, ms, photos_used=len(seen.lines))
+
+
 def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
             text: str | None = None, filters: dict | None = None) -> Analysis:
-    """Steps 1-5 of the pipeline: candidates with their signals (no probabilities yet)."""
+    """Steps 1-5 of the pipeline on every photo: candidates with their signals (no probabilities yet)."""
     filters = check_filters(filters)
     ms: dict[str, float] = {}  # each stage's own milliseconds (STAGES)
     ctx = _timed(ms, "open", get_context)(settings)
     with _blas_threads(ctx.use_threads(settings.match_threads)):
-        return _analyse(ctx, ms, photos, settings, crop, declaration_id, text, filters)
+        item = _Item(ctx, ms, settings, photos, crop, declaration_id, text, filters)
+        return item.analysis(len(item.photos))
 
 
-def _analyse(ctx: MatchContext, ms: dict[str, float], photos: Sequence[PhotoInput], settings: Settings, crop,
-             declaration_id: str | None, text: str | None, filters: dict | None) -> Analysis:
-    loaded, ocr_views = _timed(ms, "photos", _load)(photos, crop, settings)
-    only = ctx.active_ids(filters) if filters else None  # the designs the officer's filter allows
-    # OCR, marknet and the silhouettes only need the photos: they run beside the keypoint stages
-    n = settings.match_threads
-    read_job = _run(n, _timed(ms, "ocr", _read_words), ctx, ocr_views)
-    marknet_job = _run(n, _timed(ms, "marknet", _marknet), ctx, loaded, only)
-    shape_job = _run(n, _timed(ms, "silhouettes", _shape), ctx, loaded, only)
-    reads = _timed(ms, "keypoints", _read_photos)(loaded)
-    short = _timed(ms, "vlad", _shortlist)(ctx, reads, filters)
-    bow = _timed(ms, "visual words", _bow)(ctx, reads, only)
-    lines = read_job.result()
-    t = time.perf_counter()
-    words = [w for ws in lines for w in ws]
-    ocr, ocr_word = ctx.title_matches(words)
-    text_sim = ctx.text_matches(" ".join([*(w.text for w in words), text or ""]))
-    decl = ctx.declaration(declaration_id)
-    ms["words"] = (time.perf_counter() - t) * 1000
-    learned, windows = marknet_job.result()
-    shape, shape_regions = shape_job.result()
-    rows = []
-    text_lines: dict[str, str] = {}
-    cands = _candidates(short, bow, ocr, text_sim, learned, shape, ctx.active_ids(filters))
-    verified = _timed(ms, "verification", _verify_all)(ctx, reads, cands)
-    t = time.perf_counter()
-    for d in cands:
-        ver, where, scale = verified[d]
-        in_text = 0.0
-        place_args = (d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
-        photo, box = _locate(*place_args)
-        if box is not None and photo is not None and not ocr.get(d):  # the design's name read: text expected
-            px = loaded[photo].scale
-            info = ctx.designs.get(d)
-            in_text, text_lines[d] = _in_text(tuple(v * px for v in box), lines[photo], info.title if info else d)
-        f = _signals(ver, short.get(d, 0.0), bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
-                     ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
-                     _agree(*place_args), d in ctx.titles.short)
-        rows.append((d, f, ver, where, scale))
-    q = np.array([max(short.values(), default=0.0), max(bow.values(), default=0.0),
-                  max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
-                  max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
-    ms["places"] = (time.perf_counter() - t) * 1000
-    return Analysis(ctx, loaded, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions,
-                    text_lines, ms)
+def _certain(probs: np.ndarray, p_none: float, settings: Settings) -> bool:
+    """Whether the fusion accepts its best design with at least settings.match_first_photo probability."""
+    return bool(len(probs)) and settings.match_first_photo > 0 and not rejects(probs, p_none, settings.reject_ratio) \
+        and float(probs.max()) >= settings.match_first_photo
 
 
 def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declaration_id: str | None = None,
           text: str | None = None, top_k: int = 10, filters: dict | None = None) -> MatchResult:
-    """Rank the registered designs that the item in ``photos`` may copy (see the module docstring)."""
+    """Rank the registered designs that the item in ``photos`` may copy (see the module docstring).
+
+    Of several photos, the first is matched alone first, then with the second, and so on: once the fusion
+    accepts its best design with at least ``settings.match_first_photo`` probability, that is the answer (the
+    photos after are loaded and checked, not matched; a note says so). Each step reuses the stage results of
+    the photos before it."""
     t0 = time.perf_counter()
-    a = analyse(photos, settings, crop=crop, declaration_id=declaration_id, text=text, filters=filters)
+    filters = check_filters(filters)
+    ms: dict[str, float] = {}  # each stage's own milliseconds (STAGES)
+    ctx = _timed(ms, "open", get_context)(settings)
+    with _blas_threads(ctx.use_threads(settings.match_threads)):
+        item = _Item(ctx, ms, settings, photos, crop, declaration_id, text, filters)
+        n = len(item.photos)
+        for k in range(1 if settings.match_first_photo > 0 else n, n + 1):
+            a = item.analysis(k)
+            t = time.perf_counter()
+            probs, p_none = ctx.fusion.probabilities(a.feats, a.query_signals)
+            ms["fusion"] = ms.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
+            if _certain(probs, p_none, settings):
+                break
     t = time.perf_counter()
-    probs, p_none = a.ctx.fusion.probabilities(a.feats, a.query_signals)
-    contribs = a.ctx.fusion.contributions(a.feats)
+    contribs = ctx.fusion.contributions(a.feats)
     out = []
     for rank, i in enumerate(np.argsort(-probs)[:top_k], 1):
         d, f, ver, where, scale = a.rows[i]
-        info = a.ctx.designs.get(d)
+        info = ctx.designs.get(d)
         where, region = _locate(d, ver, where, scale, f[SIGNALS.index("shape")], a.windows, a.shape_regions)
         out.append(Candidate(
             d, rank, float(probs[i]), info.title if info else "", info.right_holder if info else "",
@@ -510,8 +610,14 @@ def match(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, declar
             _evidence(contribs[i], f, ver, a.ocr_word.get(d), a.text_lines.get(d)), where, region,
             tuple((x / scale, y / scale) for x, y in ver.corners) if ver.corners else None))
     rejected = rejects(probs, p_none, settings.reject_ratio)
-    a.stage_ms["fusion"] = (time.perf_counter() - t) * 1000
+    used = a.photos_used
+    notes = () if used == n else (
+        f"answered from {'photo 1 alone' if used == 1 else f'photos 1-{used}'}: the best design is accepted with "
+        f"probability {probs.max():.2f} (at least {settings.match_first_photo:g}, the setting match_first_photo), "
+        f"so {f'photo {n}' if used == n - 1 else f'photos {used + 1}-{n}'} {'was' if used == n - 1 else 'were'} "
+        "loaded but not matched; set match_first_photo = 0 to match every photo",)
+    ms["fusion"] += (time.perf_counter() - t) * 1000
     return MatchResult(tuple(out), p_none, rejected, (time.perf_counter() - t0) * 1000,
-                       tuple(p.size for p in a.photos), tuple(w.text for w in a.words), a.ctx.version, declaration_id,
-                       query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)),
-                       stage_ms=tuple((k, round(a.stage_ms.get(k, 0.0), 2)) for k in STAGES))
+                       tuple(p.size for p in a.photos), tuple(w.text for w in a.words), ctx.version, declaration_id,
+                       notes=notes, query_signals=tuple(zip(QUERY_SIGNALS, map(float, a.query_signals), strict=True)),
+                       stage_ms=tuple((k, round(ms.get(k, 0.0), 2)) for k in STAGES), photos_used=used)

@@ -44,6 +44,8 @@ class MatchResult:
     notes: tuple[str, ...] = field(default_factory=tuple)  # warnings for the officer (e.g. "photo 2 is blurred")
     query_signals: tuple[tuple[str, float], ...] = ()  # the item's own signals the fusion saw (for "no match")
     stage_ms: tuple[tuple[str, float], ...] = ()  # each pipeline stage's own milliseconds (some run side by side)
+    photos_used: int = 0  # how many of the photos (the first ones) gave the answer: fewer than photo_sizes when the
+    # first photo alone was certain (settings.match_first_photo); 0 in results saved before it was recorded
 
     @property
     def top(self) -> Candidate | None:
