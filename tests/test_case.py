@@ -37,6 +37,10 @@ def test_open_case_keeps_photos_under_hash_names_and_records_the_match(ws, tmp_p
     training = case.events[1].payload["training"]
     assert training["signals"] == list(SIGNALS) and len(training["query"]) == len(QUERY_SIGNALS)
     assert set(training["candidates"]) == {c.design_id for c in case.result.candidates}
+    # the audit record of the match says how many of the photos were matched (match_first_photo)
+    last = json.loads(audit.audit_path(ws).read_text(encoding="utf-8").splitlines()[-1])
+    assert last["kind"] == "match" and last["payload"]["case_id"] == case.case_id
+    assert last["payload"]["photos_used"] == case.result.photos_used == 1
 
 
 def test_stored_signals_reproduce_the_probabilities(ws):
