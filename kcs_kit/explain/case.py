@@ -157,7 +157,8 @@ def open_case(settings: Settings, photos: Sequence[PhotoInput], *, declaration_i
         "case_id": case_id, "photos_sha256": opened["sha256"], "declaration_id": declaration_id, "crop": crop,
         "text": text, "model_version": result.model_version, "rejected": result.rejected,
         "p_no_match": round(result.p_no_match, 6), "latency_ms": round(result.latency_ms, 1),
-        "photos_used": result.photos_used, "top": [[c.design_id, round(c.probability, 6)] for c in result.candidates[:5]]})
+        "photos_used": result.photos_used,
+        "top": [[c.design_id, round(c.probability, 6)] for c in result.candidates[:5]]})
     return get_case(settings, case_id)
 
 
