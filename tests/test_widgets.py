@@ -162,6 +162,25 @@ def test_multi_photo_item_and_declaration_facts(settings, photo):
     assert decl in wb.evidence.children[2].value
 
 
+def test_a_certain_first_photo_answers_and_every_photo_can_be_asked_for(settings, photo):
+    """The mark on photo 1: the answer comes from it alone and the banner says so; ticking 'Every photo' and
+    matching again matches both."""
+    from widgets import MatchWorkbench
+
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(4).integers(0, 255, (500, 700, 3), dtype=np.uint8)).save(buf, "PNG")
+    wb = MatchWorkbench(settings)
+    assert not wb.every_photo.value and settings.match_first_photo > 0
+    wb.upload.value = (upload("label.jpg", photo), upload("box.png", buf.getvalue(), "image/png"))
+    assert wb.error == "" and wb.result.candidates[0].design_id == SAMPLE_DESIGN
+    assert wb.result.photos_used == 1 and "photo 1 alone" in wb.banner.value
+    first_case = wb.case_id
+    wb.every_photo.value = True
+    wb.rematch.click()
+    assert wb.error == "" and wb.case_id != first_case and wb.result.photos_used == 2
+    assert "photo 1 alone" not in wb.banner.value and wb.result.candidates[0].design_id == SAMPLE_DESIGN
+
+
 def test_trend_explorer_filters_drilldown_and_export(settings):
     from widgets import TrendExplorer
 

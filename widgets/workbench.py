@@ -15,6 +15,7 @@ Example (in a notebook)::
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as w
@@ -60,6 +61,11 @@ class MatchWorkbench(w.VBox):
         self.lookup = w.Button(description="Look up", icon="search", tooltip="show the declaration's facts")
         self.rematch = w.Button(description="Match again", icon="refresh", disabled=True,
                                 tooltip="match the same photos again with the crop and declaration above")
+        self.every_photo = w.Checkbox(
+            value=not self.settings.match_first_photo, description="Every photo", indent=False,
+            layout=w.Layout(width="120px"),
+            tooltip="match every photo of the item, even when the first ones already give a certain answer "
+                    "(otherwise they stop there: the setting match_first_photo)")
         self.progress = w.IntProgress(min=0, max=len(STEPS) - 1, description="", layout=w.Layout(width="300px"))
         self.progress_label = w.Label("")
         self.progress_box = w.HBox([self.progress, self.progress_label], layout=w.Layout(display="none"))
@@ -86,7 +92,7 @@ class MatchWorkbench(w.VBox):
         super().__init__([
             w.HTML(CSS + "<h3>Match a photographed item</h3><span class='kcs-synthetic'>Demo workspace: right "
                    "holders, registration numbers and goods lines are SYNTHETIC.</span>"),
-            w.HBox([self.upload, self.crop]), w.HBox([self.declaration, self.lookup, self.rematch]),
+            w.HBox([self.upload, self.crop]), w.HBox([self.declaration, self.lookup, self.rematch, self.every_photo]),
             self.declaration_html, self.progress_box, self.status, self.thumbs, self.banner, self.cards,
             self.evidence, w.HBox([self.reason, *self.buttons.values(), self.notify_button]),
         ], **kwargs)
@@ -158,10 +164,11 @@ class MatchWorkbench(w.VBox):
         parse_crop(crop)  # a bad box is named before any work
         decl = self.declaration.value.strip() or None
         self._crop_used = crop
+        settings = replace(self.settings, match_first_photo=0.0) if self.every_photo.value else self.settings
         self.busy = True
         try:
             self._step(1)
-            case = open_case(self.settings, [d for _n, d in self.photos], declaration_id=decl, crop=crop,
+            case = open_case(settings, [d for _n, d in self.photos], declaration_id=decl, crop=crop,
                              officer=self.officer)
             self._step(2)
             self._evidence_cache = {}
