@@ -99,7 +99,8 @@ def _double(answers: dict[str, tuple[list[tuple[str, float]], bool, float]], cal
         calls.append((tuple(Path(p).name for p in photos), crop, declaration_id, top_k))
         ranked, rejected, p_no_match = answers[Path(photos[0]).name]
         cands = tuple(Candidate(d, i + 1, p) for i, (d, p) in enumerate(ranked))
-        return MatchResult(cands, p_no_match, rejected, latency_ms=0.0)
+        # a matcher that stops at a certain first photo says so (engine: settings.match_first_photo)
+        return MatchResult(cands, p_no_match, rejected, latency_ms=0.0, photos_used=1 if not rejected else len(photos))
 
     return match
 
@@ -151,6 +152,8 @@ def test_harness_with_a_test_double_matcher(packages, settings, tmp_path):
     assert kinds["copy"].reading_accuracy == 1.0 and kinds["rotated"].top5 == 1.0
     assert kinds["noise"].rejection_accuracy == 1.0 and kinds["multi"].reading_accuracy == 0.0
     assert report.anchor is None and report.command.endswith("--no-anchor")
+    # q6 (two photos) was rejected after matching both: none answered early
+    assert "0 of the 1 queries of several photos were answered before their last photo" in " ".join(report.notes)
 
 
 def test_phash_anchor_finds_copies_and_rejects_noise(packages, settings, tmp_path):
@@ -263,3 +266,6 @@ def test_two_worker_processes_give_the_same_predictions(packages, settings, tmp_
                      for p in read_predictions(tmp_path / "b.jsonl")]
     assert two.kcs.reading_accuracy == one.kcs.reading_accuracy and two.kcs.top5 == one.kcs.top5
     assert "--workers 2" in two.command and any("2 processes" in n for n in two.notes)
+    # q6 (two photos) was answered from its first: counted in both runs, not written to the predictions
+    for report in (one, two):
+        assert "1 of the 1 queries of several photos were answered before their last photo" in " ".join(report.notes)

@@ -174,11 +174,13 @@ def test_a_certain_first_photo_answers_and_every_photo_can_be_asked_for(settings
     wb.upload.value = (upload("label.jpg", photo), upload("box.png", buf.getvalue(), "image/png"))
     assert wb.error == "" and wb.result.candidates[0].design_id == SAMPLE_DESIGN
     assert wb.result.photos_used == 1 and "photo 1 alone" in wb.banner.value
+    assert ["kcs-unmatched" in t._dom_classes for t in wb.thumbs.children] == [False, True]
     first_case = wb.case_id
     wb.every_photo.value = True
     wb.rematch.click()
     assert wb.error == "" and wb.case_id != first_case and wb.result.photos_used == 2
     assert "photo 1 alone" not in wb.banner.value and wb.result.candidates[0].design_id == SAMPLE_DESIGN
+    assert not any("kcs-unmatched" in t._dom_classes for t in wb.thumbs.children)
 
 
 def test_trend_explorer_filters_drilldown_and_export(settings):

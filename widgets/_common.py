@@ -27,6 +27,7 @@ CSS = """<style>
            vertical-align: middle; }
 .kcs-bar > div { background: #1f883d; height: 12px; border-radius: 3px; }
 .kcs-synthetic { color: #b00020; font-size: 90%; }
+.kcs-unmatched { opacity: 0.4; outline: 2px dashed #8c959f; }
 </style>"""
 
 

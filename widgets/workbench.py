@@ -223,6 +223,10 @@ class MatchWorkbench(w.VBox):
             self.evidence.layout.display = "none"
             return
         self.banner.value = _evidence.banner_html(r, self.case_id)
+        used = r.photos_used or len(self.thumbs.children)  # 0: a result saved before photos_used was recorded
+        for i, thumb in enumerate(self.thumbs.children):  # the photos after a certain answer: loaded, not matched
+            (thumb.add_class if i >= used else thumb.remove_class)("kcs-unmatched")
+            thumb.tooltip = "not matched: the photos before it gave a certain answer" if i >= used else None
         self.cards.children = [self._card(c) for c in r.candidates[: self.top]]
         self.evidence.layout.display = "flex" if has else "none"
         self.selected = 0  # force a change so that the evidence of rank 1 is drawn

@@ -97,7 +97,8 @@ def _timed(matcher: Matcher, q: Query, settings: Settings) -> Prediction:
     r = _call(matcher, q, settings)
     ms = (time.perf_counter() - t0) * 1000
     ranked = tuple((c.design_id, float(c.probability)) for c in sorted(r.candidates, key=lambda c: c.rank))
-    return Prediction(q.query_id, bool(r.rejected), float(r.p_no_match), ranked, ms)
+    return Prediction(q.query_id, bool(r.rejected), float(r.p_no_match), ranked, ms,
+                      early=0 < r.photos_used < len(q.photos))
 
 
 _WORKER: tuple = ()
@@ -245,6 +246,10 @@ def evaluate(registry_dir: str | Path, queries_dir: str | Path, settings: Settin
     kcs = run_queries(matcher, queries, settings, progress=progress, workers=workers)
     if workers > 1:
         notes.append(f"matched by {workers} processes at once: latencies include their contention for the cores")
+    several = sum(len(q.photos) > 1 for q in queries)
+    if several:
+        notes.append(f"{sum(p.early for p in kcs)} of the {several} queries of several photos were answered before "
+                     f"their last photo (setting match_first_photo, {settings.match_first_photo:g})")
     anchor_preds = None
     if anchor:
         from kcs_kit.bench.phash import PHashAnchor

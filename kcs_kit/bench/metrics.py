@@ -33,6 +33,7 @@ class Prediction:
     p_no_match: float
     candidates: tuple[tuple[str, float], ...]
     latency_ms: float
+    early: bool = False  # an item of several photos answered before its last photo (not in the JSONL record)
 
     @property
     def top1(self) -> tuple[str, float] | None:
