@@ -62,6 +62,18 @@ def test_the_shipped_window_model_runs_in_onnx_runtime_and_gives_torchs_vectors(
     assert np.abs(plain.photo_windows(photo)[0] - v_torch).max() < 1e-6
 
 
+def test_grey_is_the_same_number_as_the_weighted_sum_it_replaced():
+    """to_gray01 sums the channels one by one (faster); the result must be the matrix product's, to the bit,
+    so marknet's vectors of stored analyses stay what they were."""
+    from kcs_kit.embed.cnn import to_gray01
+
+    rgb = np.random.default_rng(0).integers(0, 256, (300, 400, 4), dtype=np.uint8)
+    before = (np.asarray(rgb[..., :3] @ np.array([0.299, 0.587, 0.114]), np.float32) / 255.0).astype(np.float32)
+    got = to_gray01(rgb)
+    assert got.dtype == np.float32 and np.array_equal(got, before)
+    assert np.array_equal(to_gray01(rgb[..., 0]), rgb[..., 0].astype(np.float32) / 255.0)
+
+
 def test_design_canvas_fits_the_mark_in_the_middle_window():
     img = np.full((300, 500, 3), 255, np.uint8)
     img[100:200, 50:450] = 0  # a wide dark bar
