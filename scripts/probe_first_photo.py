@@ -7,8 +7,7 @@ the first photo, then the first two, are matched as the engine does (reusing eac
 each step and the whole item (the cached analysis) are scored by the fusion fitted on the other 4 folds (as
 ``kcs model cv``) at the shipped reject ratio. For each threshold: the share of items that stop early
 (accepted, top probability >= threshold), the photos matched per item and the reading accuracy of the cascade
-against matching every photo. ~2 minutes for the ~170 items of three
-fitting sets. Usage:
+against matching every photo. ~7 minutes for the ~170 items of three fitting sets. Usage:
 
     python scripts/probe_first_photo.py QUERIES_DIR [QUERIES_DIR ...]
     python scripts/probe_first_photo.py /tmp/photos-train /tmp/photos-train2 /tmp/photos-train3

@@ -68,7 +68,7 @@ def run(settings: Settings, folder: Path, *, limit: int | None = None, threads: 
         else:
             lat.append(r.latency_ms)
             photos.append(len(q.photos))
-            early += r.photos_used < len(q.photos)
+            early += 0 < r.photos_used < len(q.photos)
             got = dict(r.stage_ms)
             for k in STAGES:
                 stage[k].append(got.get(k, 0.0))

@@ -238,6 +238,9 @@ def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str
     return min(share, 1.0), line
 
 
+_NO_SCORE = -2.0  # a design's best marknet or silhouette score before any photo has scored it
+
+
 def _best_over_photos(photos: list[Photo], score_photo, start: int = 0) -> tuple[dict[str, float], dict[str, tuple]]:
     """Best score of every design over the photos, and (photo, box in original pixels) where it was found.
     ``score_photo(photo)`` gives (design -> score, design -> box index, boxes); ``start``: the item's number
@@ -248,7 +251,7 @@ def _best_over_photos(photos: list[Photo], score_photo, start: int = 0) -> tuple
         scores, which, boxes = score_photo(p)
         places: dict[int, tuple] = {}  # box index -> (photo, box in original pixels), made once per box
         for d, sc in scores.items():
-            if sc > best.get(d, -2.0):
+            if sc > best.get(d, _NO_SCORE):
                 best[d] = sc
                 k = which[d]
                 if k not in places:
@@ -402,7 +405,7 @@ def _better(best: dict[str, float], where: dict[str, tuple], scores: dict[str, f
     """Two photo sets' best scores and places as one (the earlier set's kept on ties, as over photos)."""
     best, where = dict(best), dict(where)
     for d, sc in scores.items():
-        if sc > best.get(d, -2.0):
+        if sc > best.get(d, _NO_SCORE):
             best[d], where[d] = sc, places[d]
     return best, where
 
@@ -485,9 +488,10 @@ class _Item:
     def __init__(self, ctx: MatchContext, ms: dict[str, float], settings: Settings, photos: Sequence[PhotoInput],
                  crop, declaration_id: str | None, text: str | None, filters: dict | None) -> None:
         self.ctx, self.ms, self.settings = ctx, ms, settings
-        self.declaration_id, self.text, self.filters = declaration_id, text, filters
+        self.text, self.filters = text, filters
         self.photos, self.ocr_views = _timed(ms, "photos", _load)(photos, crop, settings)
         self.only = ctx.active_ids(filters) if filters else None  # the designs the officer's filter allows
+        self.decl = _timed(ms, "words", ctx.declaration)(declaration_id)  # once per item (DuckDB), not per step
         self.seen: _Seen | None = None
         self.verified: _Verified = {}  # the last candidates' best verification over the first verified_reads
         self.verified_reads = 0
@@ -528,7 +532,6 @@ class _Item:
         words = [w for ws in seen.lines for w in ws]
         ocr, ocr_word = ctx.title_matches(words)
         text_sim = ctx.text_matches(" ".join([*(w.text for w in words), self.text or ""]))
-        decl = ctx.declaration(self.declaration_id)
         ms["words"] = ms.get("words", 0.0) + (time.perf_counter() - t) * 1000
         learned, windows, shape, shape_regions = seen.learned, seen.windows, seen.shape, seen.shape_regions
         rows = []
@@ -547,7 +550,7 @@ class _Item:
                 in_text, text_lines[d] = _in_text(tuple(v * px for v in box), seen.lines[photo],
                                                   info.title if info else d)
             f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
-                         ctx.declaration_signals(decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
+                         ctx.declaration_signals(self.decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
                          _agree(*place_args), d in ctx.titles.short)
             rows.append((d, f, ver, where, scale))
         q = np.array([max(seen.short.values(), default=0.0), max(seen.bow.values(), default=0.0),
@@ -571,7 +574,7 @@ def analyse(photos: Sequence[PhotoInput], settings: Settings, *, crop=None, decl
 
 def _certain(probs: np.ndarray, p_none: float, settings: Settings) -> bool:
     """Whether the fusion accepts its best design with at least settings.match_first_photo probability."""
-    return bool(len(probs)) and settings.match_first_photo > 0 and not rejects(probs, p_none, settings.reject_ratio) \
+    return bool(len(probs)) and not rejects(probs, p_none, settings.reject_ratio) \
         and float(probs.max()) >= settings.match_first_photo
 
 
