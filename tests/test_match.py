@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 
 import cv2
@@ -169,6 +170,31 @@ def test_stages_in_parallel_give_the_same_answer_as_one_after_another(ws):
         ctx = get_context(ws)
         assert ctx.library_threads == want
         assert ctx.marknet.encoder.session().get_session_options().intra_op_num_threads == want
+
+
+def test_verification_side_by_side_is_the_same_as_in_one_thread(ws):
+    """Each reading's candidate views are cut into runs verified on the match threads: every verification (its
+    inliers, outline and photo) must be exactly what one thread finds, and the runs must cover every view
+    once, in order, with about as many descriptors each."""
+    from kcs_kit.match.context import get_context
+    from kcs_kit.match.engine import _parts, _read_photos, _verify_all
+    from kcs_kit.match.photo import load_photo
+
+    design_id = ids(ws)[5]
+    photos = [load_photo(scene(render(ws, design_id), seed=s)) for s in (3, 4)]
+    ctx = get_context(ws)
+    reads = _read_photos(photos)
+    designs = ids(ws)[:40]
+    one = _verify_all(ctx, reads, designs)
+    for n in (2, 3):
+        assert _verify_all(ctx, reads, designs, threads=n) == one
+    assert one[design_id][0].inliers >= 8 and sum(v.inliers > 0 for v, _p, _s in one.values()) > 1
+    bounds = np.cumsum([0, 5, 40, 3, 30, 2, 20])
+    for n in (1, 2, 4, 6, 9):
+        runs = _parts(bounds, n)
+        assert runs[0][0] == 0 and runs[-1][1] == 6 and all(a[1] == b[0] for a, b in itertools.pairwise(runs))
+        assert len(runs) <= n and all(b > a for a, b in runs)
+    assert _parts(bounds, 2) == [(0, 3), (3, 6)]  # 48 and 52 of the 100 descriptors
 
 
 def test_bench_latency_reports_the_cold_item_apart_and_each_stage(ws, tmp_path):

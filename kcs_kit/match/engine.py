@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -132,24 +133,42 @@ def _bow(ctx: MatchContext, reads: list[_Read], only: set[str] | None = None) ->
 _Verified = dict[str, tuple[Verification, int | None, float]]  # design -> (verification, photo, scale)
 
 
-def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best: _Verified | None = None
-                ) -> _Verified:
+def _parts(bounds: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """The views (``bounds``: their first descriptor rows, then the total) cut into at most ``n`` runs of
+    consecutive views with about as many descriptors each: (first view, view after the last) of each run."""
+    total, views = int(bounds[-1]), len(bounds) - 1
+    cuts = sorted({0, views, *(int(np.abs(bounds - total * j / n).argmin()) for j in range(1, n))})
+    return [(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best: _Verified | None = None,
+                threads: int = 1) -> _Verified:
     """Best verification of each design over photos, readings and views: the ratio test of all candidate
     descriptors against each reading is one matrix product, then one RANSAC per (design view, reading).
-    ``best``: what earlier readings of the designs gave (a reading only replaces it when it does better)."""
+    ``best``: what earlier readings of the designs gave (a reading only replaces it when it does better).
+    With ``threads`` > 1 each reading's views are cut into that many runs verified side by side (a row of
+    the matrix product and each RANSAC do not depend on the others, and the readings' results are taken in
+    the same order, so the answer is the same)."""
     views = [(d, vf, vd) for d in designs for vf, vd in ctx.design_features(d) if len(vf) >= 4]
     best = {d: (best or {}).get(d, (NONE, None, 1.0)) for d in designs}
     if not views:
         return best
     stacked = np.vstack([vd for _d, _vf, vd in views])
     bounds = np.cumsum([0, *(len(vd) for _d, _vf, vd in views)])
-    for r in reads:
-        if len(r.feats) < 4:
-            continue
-        di_all, pi_all = ratio_matches(stacked, r.desc)
-        for k, (d, vf, _vd) in enumerate(views):
-            sel = (di_all >= bounds[k]) & (di_all < bounds[k + 1])
-            v = fit_homography(r.feats, vf, di_all[sel] - bounds[k], pi_all[sel], r.size)
+
+    def run(task: tuple[_Read, int, int]) -> list[Verification]:
+        r, k0, k1 = task
+        lo = bounds[k0]
+        di, pi = ratio_matches(stacked[lo:bounds[k1]], r.desc)  # di ascending: each view's matches are a slice
+        cut = np.searchsorted(di, bounds[k0:k1 + 1] - lo)
+        return [fit_homography(r.feats, views[k][1], di[cut[j]:cut[j + 1]] - (bounds[k] - lo),
+                               pi[cut[j]:cut[j + 1]], r.size) for j, k in enumerate(range(k0, k1))]
+
+    tasks = [(r, k0, k1) for r in reads if len(r.feats) >= 4 for k0, k1 in _parts(bounds, max(1, threads))]
+    done = [_run(threads, run, t) for t in tasks]
+    for (r, k0, _k1), job in zip(tasks, done, strict=True):
+        for k, v in enumerate(job.result(), k0):
+            d = views[k][0]
             if (v.inliers, v.plausible) > (best[d][0].inliers, best[d][0].plausible):
                 best[d] = (v, r.photo, r.scale)
     return best
@@ -514,8 +533,9 @@ class _Item:
         redone only for new candidates."""
         k, ctx = self.verified_reads, self.ctx
         missing = [d for d in cands if d not in self.verified]
-        prior = {**self.verified, **(_verify_all(ctx, reads[:k], missing) if k and missing else {})}
-        self.verified = _verify_all(ctx, reads[k:], cands, prior)
+        n = self.settings.match_threads
+        prior = {**self.verified, **(_verify_all(ctx, reads[:k], missing, threads=n) if k and missing else {})}
+        self.verified = _verify_all(ctx, reads[k:], cands, prior, threads=n)
         self.verified_reads = len(reads)
         return self.verified
 
