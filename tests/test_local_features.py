@@ -49,6 +49,29 @@ def test_flat_image_with_grid_keypoints_is_read_twice():
     assert len(normal) == len(inv) > 0
 
 
+def test_grid_keypoints_are_described_at_the_pyramid_level_of_their_size():
+    """A flat photo's grid keypoints (150 px at 800 px) are described on SIFT's pyramid level for their size,
+    as a detected keypoint of that size would be: the descriptors still tell smooth images apart, and they
+    are those of SIFT's own pass for keypoints carrying that level (not of the full image with a window of
+    their size, which took ~1 s per reading)."""
+    from kcs_kit.embed.local import grid_level, to_gray
+
+    yy, xx = np.mgrid[0:800, 0:800].astype(np.float32)
+    soft = [np.dstack([(127 + 100 * np.sin(xx / f) * np.cos(yy / (f + 40)))] * 3).astype(np.uint8)
+            for f in (90.0, 160.0)]
+    a, b = (extract_features(im, max_side=800, n_features=1500) for im in soft)
+    assert a.dense and b.dense and len(b) == 64 and b.descriptors.any()  # a: 64 and 3 found by the detector
+    assert np.array_equal(a.descriptors, extract_features(soft[0], max_side=800, n_features=1500).descriptors)
+    grid_a = a.descriptors[-64:].astype(int)
+    assert np.array_equal(a.keypoints[-64:, :3], b.keypoints[:, :3])  # the same grid ...
+    assert np.abs(grid_a - b.descriptors).sum() > 0.2 * b.descriptors.sum()  # ... told apart
+    sift = cv2.SIFT_create(nfeatures=1500)
+    kps = [cv2.KeyPoint(float(x), float(y), float(s), -1, 0, grid_level(float(s))) for x, y, s, _a in b.keypoints]
+    _k, desc = sift.compute(to_gray(soft[1]), kps)
+    assert np.array_equal(np.clip(desc, 0, 255).astype(np.uint8), b.descriptors)
+    assert [(grid_level(s) & 255, grid_level(s) >> 8) for s in (3.2, 6.4, 150.0)] == [(0, 0), (1, 0), (5, 2)]
+
+
 def test_mirrored_features_match_a_second_pass_on_the_flipped_image():
     img = _scene()  # 500 px wide: features at scale 1
     f = extract_features(img, max_side=500, n_features=1500)

@@ -99,6 +99,21 @@ def to_gray(rgb: np.ndarray) -> np.ndarray:
     return _cv2().cvtColor(np.ascontiguousarray(rgb[..., :3]), _cv2().COLOR_RGB2GRAY)
 
 
+def grid_level(size: float) -> int:
+    """SIFT's packed octave field (octave | layer << 8) of a keypoint of ``size`` px, as the detector would
+    have found it (size = 2 x 1.6 x 2^(octave + layer / 3)): the descriptor of a grid keypoint is then
+    computed on the pyramid level of its size, not on the full image with a window of its size (a grid
+    keypoint of a flat 800-px photo is 150 px wide: 1 s per reading at the full image, ~0.1 s at its level).
+
+    >>> grid_level(150.0) & 255, grid_level(150.0) >> 8  # octave 5, layer 2
+    (5, 2)
+    """
+    v = max(0.0, float(np.log2(size / 3.2)))
+    octave = int(v)
+    layer = int(round(3 * (v - octave)))
+    return (octave & 255) | (layer << 8)
+
+
 def extract_features(image: np.ndarray, *, max_side: int = 320, n_features: int = 400,
                      invert: bool = False, min_keypoints: int = 8) -> LocalFeatures:
     """SIFT features of an RGB (or gray) image, computed at ``max_side`` pixels, returned in input pixels.
@@ -120,7 +135,8 @@ def extract_features(image: np.ndarray, *, max_side: int = 320, n_features: int 
     dense = len(kps) < min_keypoints
     if dense:
         step = max(8, min(small.shape) // 8)
-        kps += [cv2.KeyPoint(float(x), float(y), float(step * 1.5))
+        level = grid_level(step * 1.5)
+        kps += [cv2.KeyPoint(float(x), float(y), float(step * 1.5), -1, 0, level)
                 for y in range(step // 2, small.shape[0], step) for x in range(step // 2, small.shape[1], step)]
     kps, desc = sift.compute(small, kps)
     if desc is None or not kps:

@@ -52,11 +52,12 @@ QUERY_FEATURES = 1500
 SHORTLIST_K = 30
 VERIFY = 30
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-10"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-13"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
-# marknet's most confident windows (measured, taken out again: docs/MATCHING.md, Fusion v12)
+# marknet's most confident windows (measured, taken out again: docs/MATCHING.md, Fusion v12); 13: a flat
+# photo's grid keypoints described at the pyramid level of their size, and its grid readings not verified
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -164,7 +165,10 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best:
         return [fit_homography(r.feats, views[k][1], di[cut[j]:cut[j + 1]] - (bounds[k] - lo),
                                pi[cut[j]:cut[j + 1]], r.size) for j, k in enumerate(range(k0, k1))]
 
-    tasks = [(r, k0, k1) for r in reads if len(r.feats) >= 4 for k0, k1 in _parts(bounds, max(1, threads))]
+    # a flat photo's grid keypoints (``LocalFeatures.dense``) are placed, not found: a homography between them
+    # and a drawing's keypoints is chance (a lattice fits a lattice), so such a reading is not verified
+    tasks = [(r, k0, k1) for r in reads if len(r.feats) >= 4 and not r.feats.dense
+             for k0, k1 in _parts(bounds, max(1, threads))]
     done = [_run(threads, run, t) for t in tasks]
     for (r, k0, _k1), job in zip(tasks, done, strict=True):
         for k, v in enumerate(job.result(), k0):
