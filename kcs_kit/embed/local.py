@@ -103,7 +103,7 @@ def grid_level(size: float) -> int:
     """SIFT's packed octave field (octave | layer << 8) of a keypoint of ``size`` px, as the detector would
     have found it (size = 2 x 1.6 x 2^(octave + layer / 3)): the descriptor of a grid keypoint is then
     computed on the pyramid level of its size, not on the full image with a window of its size (a grid
-    keypoint of a flat 800-px photo is 150 px wide: 1 s per reading at the full image, ~0.1 s at its level).
+    keypoint of a flat 800-px photo is 150 px wide: 1 s per reading at the full image, ~0.15 s at its level).
 
     >>> grid_level(150.0) & 255, grid_level(150.0) >> 8  # octave 5, layer 2
     (5, 2)

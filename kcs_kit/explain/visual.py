@@ -96,7 +96,7 @@ def _best_view(settings: Settings, rgb: np.ndarray, design_id: str) -> _Best:
     views = get_context(settings).design_features(design_id)
     # the mirrored reading keeps its keypoints in the photo's pixels: the drawn matches land on the mark
     for f in read_all_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES):
-        if f is None:
+        if f is None or f.dense:  # grid keypoints of a flat photo: matching does not verify them either
             continue
         desc = descriptors(f)
         for k, (vf, vd) in enumerate(views):
