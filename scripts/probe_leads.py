@@ -15,6 +15,13 @@ from pathlib import Path
 RATIOS = (0.2, 0.35, 0.5)
 
 
+def _use(fusion, leads: tuple[str, ...]) -> None:
+    """Leads on ``leads``: the model reads these module constants when it is used."""
+    fusion.LEADS, fusion.DERIVED = leads, tuple(f"{s}_lead" for s in leads)
+    fusion.FEATURES = fusion.SIGNALS + fusion.DERIVED
+    fusion.BASE_OF = {**{s: s for s in fusion.SIGNALS}, **{f"{s}_lead": s for s in leads}}
+
+
 def main(folders: list[Path]) -> None:
     from kcs_kit.config import load_settings
     from kcs_kit.match import crossval, fusion
@@ -27,19 +34,15 @@ def main(folders: list[Path]) -> None:
                 "every signal but the declaration's": tuple(s for s in fusion.SIGNALS
                                                             if s not in ("hs_match", "undervaluation"))}
     try:
-        for name, leads in variants.items():  # the model reads these module constants when it is used
-            fusion.LEADS, fusion.DERIVED = leads, tuple(f"{s}_lead" for s in leads)
-            fusion.FEATURES = fusion.SIGNALS + fusion.DERIVED
-            fusion.BASE_OF = {**{s: s for s in fusion.SIGNALS}, **{f"{s}_lead": s for s in leads}}
+        for name, leads in variants.items():
+            _use(fusion, leads)
             rows = crossval.cross_validate(items, ratios=RATIOS, feature_sets={name: fusion.FEATURES})
             print(f"leads {name}: " + " | ".join(
                 f"{r.reject_ratio:g}: reading {r.metrics.reading_accuracy:.1%}, rejection "
                 f"{r.metrics.rejection_accuracy:.1%}, top-1 {r.metrics.top1:.1%}, ECE {r.metrics.ece_top1:.3f}"
                 for r in rows))
     finally:
-        fusion.LEADS, fusion.DERIVED = base, tuple(f"{s}_lead" for s in base)
-        fusion.FEATURES = fusion.SIGNALS + fusion.DERIVED
-        fusion.BASE_OF = {**{s: s for s in fusion.SIGNALS}, **{f"{s}_lead": s for s in base}}
+        _use(fusion, base)
 
 
 if __name__ == "__main__":

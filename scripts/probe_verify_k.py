@@ -40,14 +40,12 @@ def keep(feats: np.ndarray, k: int) -> np.ndarray:
 
 
 def main(ratio: float, ks: list[int], folders: list[Path]) -> None:
-    from kcs_kit.bench.metrics import compute
     from kcs_kit.config import load_settings
-    from kcs_kit.match.crossval import _predict, fold_models, fold_of
-    from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS
+    from kcs_kit.match.crossval import cross_validate
+    from kcs_kit.match.fusion import FEATURES, QUERY_SIGNALS, SIGNALS
     from kcs_kit.match.train import collect_many
 
     items = collect_many(load_settings(), folders)
-    truth = {a.query_id: a.truth or None for a in items}
     full = np.mean([len(a.design_ids) for a in items])
     print(f"{len(items)} queries, {full:.1f} candidates each on average (K = 30 as matched)")
     print("| K | candidates | share | missed | reading | top-1 | top-5 | rejection | ECE top-1 |")
@@ -61,8 +59,7 @@ def main(ratio: float, ks: list[int], folders: list[Path]) -> None:
             q[QUERY_SIGNALS.index("best_inliers")] = f[:, SIGNALS.index("inliers")].max() if len(f) else 0.0
             cut.append(dataclasses.replace(a, design_ids=tuple(d for d, x in zip(a.design_ids, m, strict=True) if x),
                                            feats=f, qfeats=q))
-        models = fold_models(cut)
-        mt = compute([_predict(models[fold_of(a.query_id, 5)], a, ratio) for a in cut], truth)
+        mt = cross_validate(cut, ratios=[ratio], feature_sets={"signals + leads": FEATURES})[0].metrics
         n = np.mean([len(a.design_ids) for a in cut])
         missed = sum(a.missed for a in cut)
         print(f"| {k} | {n:.1f} | {n / full:.0%} | {missed} | {mt.reading_accuracy:.1%} | {mt.top1:.1%} | "

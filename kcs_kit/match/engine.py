@@ -167,8 +167,8 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best:
 
     # a flat photo's grid keypoints (``LocalFeatures.dense``) are placed, not found: a homography between them
     # and a drawing's keypoints is chance (a lattice fits a lattice), so such a reading is not verified
-    tasks = [(r, k0, k1) for r in reads if len(r.feats) >= 4 and not r.feats.dense
-             for k0, k1 in _parts(bounds, max(1, threads))]
+    runs = _parts(bounds, max(1, threads))
+    tasks = [(r, k0, k1) for r in reads if len(r.feats) >= 4 and not r.feats.dense for k0, k1 in runs]
     done = [_run(threads, run, t) for t in tasks]
     for (r, k0, _k1), job in zip(tasks, done, strict=True):
         for k, v in enumerate(job.result(), k0):
