@@ -53,20 +53,24 @@ def main(folders: list[Path]) -> None:
                      for a in (item.analysis(k) for k in range(1, len(photos)))]
             every, _p = answer(model, list(whole.design_ids), whole.feats, whole.qfeats)
             out.append((steps, every, row["design_id"].strip() or None, len(photos)))
-    print(f"{len(out)} items of several photos ({sum(n == 3 for *_r, n in out)} of 3): every photo read "
-          f"{np.mean([e == t for _s, e, t, _n in out]):.1%}, the first photo only "
+    print(f"{len(out)} items of several photos ({sum(n == 3 for *_r, n in out)} of 3, "
+          f"{sum(t is None for _s, _e, t, _n in out)} without a design): every photo read "
+          f"{np.mean([e == t for _s, e, t, _n in out]):.1%} (false alarms: "
+          f"{sum(t is None and e is not None for _s, e, t, _n in out)}), the first photo only "
           f"{np.mean([s[0][0] == t for s, _e, t, _n in out]):.1%}")
     for tau in THRESHOLDS:
-        read, used, first = [], [], []
+        read, used, first, alarms = [], [], [], 0
         for steps, every, truth, n in out:
             k = next((k for k, (o, p) in enumerate(steps) if o is not None and p >= tau), None)
-            read.append((every if k is None else steps[k][0]) == truth)
+            said = every if k is None else steps[k][0]
+            read.append(said == truth)
+            alarms += truth is None and said is not None
             used.append(n if k is None else k + 1)
             first.append(k == 0)
         print(f"stop once accepted at p >= {tau}: {np.mean(first):.1%} of the items after the first photo, "
               f"{np.mean([u < n for u, (*_r, n) in zip(used, out, strict=True)]):.1%} before the last; "
               f"{np.mean(used):.2f} photos matched per item (every photo: {np.mean([n for *_r, n in out]):.2f}); "
-              f"{np.mean(read):.1%} read")
+              f"{np.mean(read):.1%} read, {alarms} false alarms")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ from kcs_kit.errors import SchemaError
 
 COPY_COS = 0.8  # a copy's cosine (or correlation) with its source
 TARGET_P95_MS = 1000.0  # issue 4: p95 <= 1 s on 2 cores at 300,000 designs
-SHORT = 30  # the shortlist depth compared (engine.VERIFY)
+SHORT = 30  # the shortlist depth compared (engine.PER_LIST)
 
 
 @dataclass(frozen=True)

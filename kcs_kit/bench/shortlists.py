@@ -5,7 +5,7 @@ every query with a true design this measures the rank of that design in each ima
 VLAD windows in the vector store, visual words, marknet windows, silhouettes of colour regions, marknet on
 the largest of those regions cut out as marks (``region``: measured here, not part of matching; out of fold it
 did not raise reading accuracy at equal rejection, docs/MATCHING.md) — and
-whether the union of the first ``VERIFY`` (30) of each holds it. OCR and text matches are left out (they
+whether the union of the first ``PER_LIST`` (30) of each holds it. OCR and text matches are left out (they
 propose by name, and cost most of the time). Same code path as ``match``, on the current workspace.
 """
 
@@ -96,9 +96,9 @@ def run(settings: Settings, folder: Path, *, limit: int | None = None,
         for fam, scores in zip(FAMILIES, (vlad, bow, learned, shape, region), strict=True):
             r = rank_of(scores, str(q.design_id))
             ranks[fam].append(r)
-            found |= r <= engine.VERIFY and fam in MATCHING
+            found |= r <= engine.PER_LIST and fam in MATCHING
         union.append(found)
-        union_region.append(found or ranks["region"][-1] <= engine.VERIFY)
+        union_region.append(found or ranks["region"][-1] <= engine.PER_LIST)
         kinds.setdefault(q.kind or "", []).append(found)
         if tick:
             tick(1)

@@ -145,7 +145,8 @@ def keypoint_evidence(settings: Settings, photo: PhotoInput, candidate: Candidat
     box = parse_crop(crop)
     if box is not None:
         p = apply_crop(p, box)
-    best = _best_view(settings, p.rgb, candidate.design_id)
+    # a design matching did not verify (engine.VERIFY) gets no keypoints drawn: they would be evidence it never used
+    best = _best_view(settings, p.rgb, candidate.design_id) if candidate.verified else _Best()
     right, design = _design_image(settings, candidate.design_id, best.view)
     left = Image.fromarray(np.ascontiguousarray(p.rgb))
     sl = HEIGHT / left.height
@@ -174,9 +175,11 @@ def keypoint_evidence(settings: Settings, photo: PhotoInput, candidate: Candidat
     font = _font(16)
     draw.text((6, HEIGHT + 6), f"#{candidate.rank} {candidate.design_id} - {design.right_holder} - "
                                f"{design.registration_no or ''}", fill="black", font=font)
-    draw.text((6, HEIGHT + 30), f"probability {candidate.probability:.0%}; {best.inliers} of {best.matches} keypoint "
-                                f"matches agree ({agreement:.0f}% region agreement)"
-                                + ("; the mark mirrored" if mirrored else ""), fill=(60, 60, 60), font=font)
+    draw.text((6, HEIGHT + 30), f"probability {candidate.probability:.0%}; "
+                                + (f"{best.inliers} of {best.matches} keypoint matches agree ({agreement:.0f}% region "
+                                   "agreement)" + ("; the mark mirrored" if mirrored else "") if candidate.verified
+                                   else "keypoints not verified (not among the first designs of any image shortlist)"),
+              fill=(60, 60, 60), font=font)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
     outline = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in best.box) if best.box is not None else None

@@ -29,6 +29,7 @@ class Candidate:
     photo_index: int | None = None  # which photo gave the best evidence
     region: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 of the matched region, in pixels
     corners: tuple[tuple[float, float], ...] | None = None  # the design's outline mapped into the photo
+    verified: bool = True  # its keypoints were verified (False: below engine.VERIFY on every image shortlist)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ class Verification:
     corners: tuple[tuple[float, float], ...] | None  # design view outline in photo pixels
     region: tuple[float, float, float, float] | None  # bounding box of the corners, clipped
     plausible: bool  # the homography is not degenerate (no fold, sane area)
+    checked: bool = True  # False: matching did not verify this design (engine.VERIFY), so 0 inliers mean nothing
 
     @property
     def mirrored(self) -> bool:
@@ -43,6 +44,7 @@ def reversed_outline(corners) -> bool:
 
 
 NONE = Verification(0, 0, 0.0, None, None, False)
+UNCHECKED = Verification(0, 0, 0.0, None, None, False, checked=False)
 
 
 def _plausible(corners: np.ndarray) -> bool:
