@@ -336,3 +336,31 @@ def test_a_match_in_a_fresh_process_loads_neither_torch_nor_the_iri_grammars(ws,
                          capture_output=True, text=True, timeout=300)
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got == {"torch": False, "grammars": False, "ids": got["ids"]} and design in got["ids"][:3]
+
+
+def test_top_k_mean_and_best_place_are_those_of_a_plain_partition_and_argmax():
+    """top_k_mean keeps only the values at or above each row's k-th best block maximum, and best_per_design
+    finds each row's best place a chunk at a time: both must give what a partition of every row and a
+    column-wise argmax give, ties (to the first place) and flat rows included."""
+    from kcs_kit.embed.base import best_per_design, top_k_mean
+
+    rng = np.random.default_rng(3)
+    sims = rng.normal(0, 0.2, (700, 3403)).astype(np.float32)
+    sims[5] = 0.25  # a flat row: every value ties
+    sims[9, :40] = 0.9  # many equal best values in one row
+    sims[300:310, 7] = 2.0  # one column's best reached by ten places: the first one wins
+    for k in (1, 10, 17):
+        want = np.partition(sims, -k, axis=1)[:, -k:].mean(1)
+        assert np.allclose(top_k_mean(sims, k), want, rtol=0, atol=1e-6)
+    assert np.allclose(top_k_mean(sims[:, :300], 10), np.partition(sims[:, :300], -10, axis=1)[:, -10:].mean(1))
+    assert not top_k_mean(sims[:, :10], 10).any()  # no more columns than k: 0
+    ids = np.array([f"d{j // 2}" for j in range(sims.shape[1])])  # two views per design
+    offset = rng.random(sims.shape[1]).astype(np.float32)
+    for chunk in (1, 128, 1000):
+        scores, where = best_per_design(ids, sims, offset, chunk=chunk)
+        place = sims.argmax(0)
+        best = sims[place, np.arange(sims.shape[1])] - offset
+        for d in ("d0", "d3", "d500", "d1700"):
+            j = 2 * int(d[1:]) + int(best[2 * int(d[1:]) + 1] > best[2 * int(d[1:])])
+            assert scores[d] == best[j] and where[d] == place[j]
+        assert where["d3"] == 300  # column 7 (design d3, its second view): ten equal places, the first

@@ -120,8 +120,7 @@ class DesignVectors:
                                  lambda r: windows @ self.matrix[r].T, WINDOW_HUB, DESIGN_HUB * self.hub, only)
         sims = windows @ self.matrix.T  # (windows, rows): ~2,700 x 3,403 for a photo, corrected in place
         sims -= WINDOW_HUB * place_hubness(sims)[:, None]
-        sims -= DESIGN_HUB * self.hub[None, :]
-        return best_per_design(self.ids, sims)
+        return best_per_design(self.ids, sims, DESIGN_HUB * self.hub)
 
 
 def _path(settings: Settings, version: str) -> Path:
