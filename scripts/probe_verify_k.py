@@ -1,8 +1,8 @@
 """Probe (not part of matching): fewer candidates verified, out of fold, from the cached analyses.
 
-Verification is a quarter of an item's CPU (docs/MATCHING.md, Latency) and its cost grows with the candidates:
-the union of the best ``VERIFY`` (30) of each image shortlist (silhouettes, marknet, VLAD, visual words) and of
-the OCR (10) and text (5) matches. Here each fitting query's candidates are cut to the union of the best K of
+Verification was a quarter of an item's CPU (docs/MATCHING.md, Latency) and its cost grows with the candidates
+verified: until v13 the union of the best 30 of each image shortlist (silhouettes, marknet, VLAD, visual words)
+and of the OCR (10) and text (5) matches. Here each fitting query's candidates are cut to the union of the best K of
 each image shortlist (ranked by the candidate's signal for that list; the lists' first 30 are all among the
 candidates, so for K <= 30 that ranking is the list's own, except among candidates whose clipped signal is 0,
 which keep the order in which they became candidates), the query's best-inliers signal recomputed over them,
@@ -20,23 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-LISTS = ("shape", "marknet", "shortlist", "bow")
-NAMES = (("ocr", 10), ("text", 5))
 
-
-def keep(feats: np.ndarray, k: int) -> np.ndarray:
+def keep(design_ids: tuple[str, ...], feats: np.ndarray, k: int) -> np.ndarray:
+    """Which of a query's candidates matching would verify with ``VERIFY`` = k (``engine._candidates``, each
+    list ranked by the candidate's signal for it; OCR and text matches are the candidates whose signal is > 0)."""
+    from kcs_kit.match.engine import _candidates
     from kcs_kit.match.fusion import SIGNALS
 
-    n = len(feats)
-    out = np.zeros(n, bool)
-    order = np.arange(n)
-    for name, cap in [*((s, k) for s in LISTS), *NAMES]:
-        v = feats[:, SIGNALS.index(name)]
-        ranked = np.lexsort((order, -v))  # by signal, ties in candidate order
-        if name in dict(NAMES):
-            ranked = ranked[v[ranked] > 0]
-        out[ranked[:cap]] = True
-    return out
+    def col(name: str, positive: bool = False) -> dict[str, float]:
+        v = feats[:, SIGNALS.index(name)].tolist()
+        return {d: x for d, x in zip(design_ids, v, strict=True) if x > 0 or not positive}
+
+    _all, check = _candidates(col("shortlist"), col("bow"), col("ocr", True), col("text", True), col("marknet"),
+                              col("shape"), set(design_ids), verify=k)
+    chosen = set(check)
+    return np.array([d in chosen for d in design_ids], bool)
 
 
 def main(ratio: float, ks: list[int], folders: list[Path]) -> None:
@@ -53,7 +51,7 @@ def main(ratio: float, ks: list[int], folders: list[Path]) -> None:
     for k in ks:
         cut = []
         for a in items:
-            m = keep(a.feats, k)
+            m = keep(a.design_ids, a.feats, k)
             f = a.feats[m]
             q = a.qfeats.copy()
             q[QUERY_SIGNALS.index("best_inliers")] = f[:, SIGNALS.index("inliers")].max() if len(f) else 0.0

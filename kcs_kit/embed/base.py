@@ -126,23 +126,26 @@ def top_k_mean(sims: np.ndarray, k: int) -> np.ndarray:
     lower bound of its k-th best value (k different values reach it), so the k best are among the few values at
     or above it (~16 per row there): only those are partitioned (~30 ms). The same k values, so the same mean
     but for the order of a float sum."""
+    def partitioned(a: np.ndarray) -> np.ndarray:
+        return np.partition(a, -k, axis=1)[:, -k:].mean(1)
+
     m, n = sims.shape
     if n <= k:
         return np.zeros(m, np.float32)
     nb = n // BLOCK
     if nb < 2 * k or not m:
-        return np.partition(sims, -k, axis=1)[:, -k:].mean(1)
+        return partitioned(sims)
     blocks = sims[:, :nb * BLOCK].reshape(m, nb, BLOCK).max(2)
     bound = np.partition(blocks, -k, axis=1)[:, -k]
     mask = sims >= bound[:, None]
     counts = mask.sum(1)
     cap = int(counts.max())
     if cap > SMALL_SET:  # many equal values (a flat row): the plain partition
-        return np.partition(sims, -k, axis=1)[:, -k:].mean(1)
+        return partitioned(sims)
     rows, cols = np.nonzero(mask)
     vals = np.full((m, cap), -np.inf, sims.dtype)
     vals[rows, np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)] = sims[rows, cols]
-    return np.partition(vals, -k, axis=1)[:, -k:].mean(1)
+    return partitioned(vals)
 
 
 def best_per_design(ids: np.ndarray, sims: np.ndarray, offset: np.ndarray | None = None, *, chunk: int = 128

@@ -175,11 +175,10 @@ def keypoint_evidence(settings: Settings, photo: PhotoInput, candidate: Candidat
     font = _font(16)
     draw.text((6, HEIGHT + 6), f"#{candidate.rank} {candidate.design_id} - {design.right_holder} - "
                                f"{design.registration_no or ''}", fill="black", font=font)
-    draw.text((6, HEIGHT + 30), f"probability {candidate.probability:.0%}; "
-                                + (f"{best.inliers} of {best.matches} keypoint matches agree ({agreement:.0f}% region "
-                                   "agreement)" + ("; the mark mirrored" if mirrored else "") if candidate.verified
-                                   else "keypoints not verified (not among the first designs of any image shortlist)"),
-              fill=(60, 60, 60), font=font)
+    keypoints = (f"{best.inliers} of {best.matches} keypoint matches agree ({agreement:.0f}% region agreement)"
+                 + ("; the mark mirrored" if mirrored else "")) if candidate.verified \
+        else "keypoints not verified (not among the first designs of any image shortlist)"
+    draw.text((6, HEIGHT + 30), f"probability {candidate.probability:.0%}; {keypoints}", fill=(60, 60, 60), font=font)
     buf = io.BytesIO()
     sheet.save(buf, format="PNG")
     outline = tuple((float(x) / p.scale, float(y) / p.scale) for x, y in best.box) if best.box is not None else None

@@ -320,13 +320,14 @@ def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = Non
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
-                marknet: dict[str, float], shape: dict[str, float], active: set[str]) -> tuple[list[str], list[str]]:
+                marknet: dict[str, float], shape: dict[str, float], active: set[str], verify: int = VERIFY
+                ) -> tuple[list[str], list[str]]:
     """The union of the image shortlists and the name/text matches, in that order, active designs only; and
-    those of them to verify: the best VERIFY of each image shortlist and every name/text match."""
+    those of them to verify: the best ``verify`` of each image shortlist and every name/text match."""
     out: dict[str, None] = {}
     check: dict[str, None] = {}
-    for scores, n, v in ((shape, PER_LIST, VERIFY), (marknet, PER_LIST, VERIFY), (short, PER_LIST, VERIFY),
-                         (bow, PER_LIST, VERIFY), (ocr, 10, 10), (text, 5, 5)):
+    for scores, n, v in ((shape, PER_LIST, verify), (marknet, PER_LIST, verify), (short, PER_LIST, verify),
+                         (bow, PER_LIST, verify), (ocr, 10, 10), (text, 5, 5)):
         ranked = [d for d in sorted(scores, key=lambda k: scores[k], reverse=True) if d in active]
         for i, d in enumerate(ranked[:n]):  # the best n the officer's filters allow
             out.setdefault(d)
@@ -335,16 +336,21 @@ def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, f
     return list(out), list(check)
 
 
+def _inliers_detail(ver: Verification) -> str:
+    if not ver.checked:
+        return (f"keypoints not verified: the design is not among the first {VERIFY} of any image shortlist (nor "
+                "matched by name or text)")
+    return (f"{ver.inliers} keypoints agree under one perspective transform"
+            + ("" if ver.plausible or not ver.inliers else " (implausible shape)")
+            + (", the mark mirrored" if ver.inliers and ver.plausible and ver.mirrored else ""))
+
+
 def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_word: str | None,
               text_line: str | None = None) -> tuple[Evidence, ...]:
     details = {
         "shortlist": f"global shape/texture similarity {f[0]:.2f}",
         "bow": f"shared visual words {f[1]:.2f}",
-        "inliers": (f"{ver.inliers} keypoints agree under one perspective transform"
-                    + ("" if ver.plausible or not ver.inliers else " (implausible shape)")
-                    + (", the mark mirrored" if ver.inliers and ver.plausible and ver.mirrored else ""))
-                   if ver.checked else f"keypoints not verified: the design is not among the first {VERIFY} of any "
-                                       "image shortlist (nor matched by name or text)",
+        "inliers": _inliers_detail(ver),
         "inlier_ratio": f"{ver.inlier_ratio:.0%} of the design's keypoints found",
         "ocr": f"OCR read '{ocr_word}' ({f[4]:.2f})" if ocr_word else "no matching word read",
         "text": f"text similarity {f[5]:.2f}",
