@@ -41,9 +41,14 @@ def scores(dump, head_path: Path) -> np.ndarray:
         return np.load(cache)
     torch.set_num_threads(2)
     net = MarkNetEncoder.load().net
-    head = build_head()
-    head.load_state_dict(torch.load(head_path, weights_only=True))
+    head, crop_net = build_head(), net
+    state = torch.load(head_path, weights_only=True)
+    head.load_state_dict(state["head"] if "head" in state else state)
     head.eval()
+    if "crop_net" in state:  # trained with ``tune``: the crops' own copy of marknet's layers
+        crop_net = MarkNetEncoder.load().net
+        crop_net.load_state_dict(state["crop_net"])
+        crop_net.eval()
     df = active_designs(load_settings())
     ids = dump["design_ids"]
     need = sorted(set(ids.tolist()))
@@ -58,7 +63,7 @@ def scores(dump, head_path: Path) -> np.ndarray:
         step = 512
         for i in range(0, len(ids), step):
             x = torch.from_numpy(crops[i:i + step].astype(np.float32) / 255.0)[:, None]
-            out[i:i + step] = head(net.cells(x), dc[idx[i:i + step]]).numpy()
+            out[i:i + step] = head(crop_net.cells(x), dc[idx[i:i + step]]).numpy()
             if i % (step * 40) == 0:
                 print(f"scored {i}/{len(ids)}", flush=True)
     np.save(cache, out)

@@ -9,7 +9,10 @@ with) and with any other drawing; crops with no mark at all (background and clut
 most alike drawing.
 Usage:
 
-    python scripts/train_pairnet.py OUT.pt STEPS [SEED [INIT.pt [PEAK_LR]]]
+    python scripts/train_pairnet.py OUT.pt STEPS [SEED [INIT.pt [PEAK_LR [tune]]]]
+
+``tune``: marknet's layers for the crops (a copy; the drawings keep the shipped ones) are trained too, at a tenth
+of the head's rate.
 """
 
 import math
@@ -42,7 +45,9 @@ def build_head(c: int = 128, h: int = 64):
     return Head()
 
 
-def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: float = 2e-3) -> None:
+def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: float = 2e-3, tune: bool = False) -> None:
+    import copy
+
     import torch
 
     from kcs_kit.config import load_settings
@@ -63,15 +68,25 @@ def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: flo
         draw_vecs = torch.cat([net(1 - masks[i:i + 256, None]) for i in range(0, n, 256)])
     print(f"{n} drawings, cells {tuple(draw_cells.shape)}", flush=True)
     head = build_head()
+    crop_net = copy.deepcopy(net)  # the crops' own copy of marknet's layers, trained with ``tune`` (BN kept as is)
     if init is not None:
-        head.load_state_dict(torch.load(init, weights_only=True))
-    opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=1e-4)
+        state = torch.load(init, weights_only=True)
+        head.load_state_dict(state["head"] if "head" in state else state)
+        if "crop_net" in state:
+            crop_net.load_state_dict(state["crop_net"])
+    groups = [{"params": list(head.parameters()), "scale": 1.0}]
+    if tune:
+        for p in crop_net.parameters():
+            p.requires_grad_(True)
+        groups.append({"params": list(crop_net.parameters()), "scale": 0.1})
+    opt = torch.optim.AdamW(groups, lr=lr, weight_decay=1e-4)
     g = torch.Generator().manual_seed(seed)
     B, NONE = 64, 24
     t0, losses, accs = time.time(), [], []
     for step in range(steps):
+        rate = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps))
         for group in opt.param_groups:
-            group["lr"] = lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / steps))
+            group["lr"] = group["scale"] * rate
         labels = torch.cat([torch.randint(0, n, (B,), generator=g), torch.full((NONE,), n)])
         crops = make_batch(masks, labels, g, clean_share=0.05)
         with torch.no_grad():
@@ -83,6 +98,8 @@ def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: flo
             top = sims.topk(5, dim=1).indices
             neg = top[torch.arange(B + NONE), torch.randint(0, 5, (B + NONE,), generator=g)]
         rand = (labels[:B] + torch.randint(1, n, (B,), generator=g)) % n  # any other drawing
+        if tune:
+            cc = crop_net.cells(crops)
         a = torch.cat([cc[:B], cc, cc[:B]])
         b = torch.cat([draw_cells[labels[:B]], draw_cells[neg], draw_cells[rand]])
         y = torch.cat([torch.ones(B), torch.zeros(2 * B + NONE)])
@@ -98,11 +115,11 @@ def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: flo
         if (step + 1) % 50 == 0:
             print(f"step {step + 1} {time.time() - t0:.0f}s loss {np.mean(losses[-50:]):.3f} "
                   f"own>alike {np.mean(accs[-50:]):.3f}", flush=True)
-        if (step + 1) % 200 == 0:
-            torch.save(head.state_dict(), out)
-    torch.save(head.state_dict(), out)
+        if (step + 1) % 200 == 0 or step + 1 == steps:
+            torch.save({"head": head.state_dict(), **({"crop_net": crop_net.state_dict()} if tune else {})}, out)
 
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 5,
-         Path(sys.argv[4]) if len(sys.argv) > 4 else None, float(sys.argv[5]) if len(sys.argv) > 5 else 2e-3)
+         Path(sys.argv[4]) if len(sys.argv) > 4 else None, float(sys.argv[5]) if len(sys.argv) > 5 else 2e-3,
+         len(sys.argv) > 6 and sys.argv[6] == "tune")
