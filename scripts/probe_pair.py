@@ -17,14 +17,6 @@ import numpy as np
 RATIOS = (0.2, 0.35, 0.5)
 
 
-def auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    if not len(pos) or not len(neg):
-        return float("nan")
-    allv = np.concatenate([pos, neg])
-    ranks = allv.argsort().argsort() + 1.0
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
 def scores(dump, head_path: Path) -> np.ndarray:
     import torch
     from PIL import Image
@@ -71,6 +63,8 @@ def scores(dump, head_path: Path) -> np.ndarray:
 
 
 def main(dump_path: Path, head_path: Path) -> None:
+    from probe_region_crispness import auc  # scripts/ is on the path when run as a script
+
     from kcs_kit.match import crossval, fusion
     from kcs_kit.match.train import Analysed
 

@@ -16,22 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-CANVAS, WINDOW = 96, 64
-
-
-def _crop(gray: np.ndarray, box) -> np.ndarray:
-    import cv2
-
-    x0, y0, x1, y1 = box
-    side = max(1, round(max(x1 - x0, y1 - y0, 1.0) * CANVAS / (0.9 * WINDOW)))
-    patch = cv2.getRectSubPix(gray, (side, side), ((x0 + x1) / 2, (y0 + y1) / 2))
-    return cv2.resize(patch, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA)
-
 
 def _job(args):
     folder, row = args
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.cnn import to_gray01
+    from kcs_kit.embed.cnn import CANVAS, region_crops, to_gray01
     from kcs_kit.errors import ImageError
     from kcs_kit.match.engine import _locate, analyse
     from kcs_kit.match.fusion import SIGNALS
@@ -52,7 +41,7 @@ def _job(args):
         if photo not in grays:
             grays[photo] = to_gray01(a.photos[photo].rgb)
         px = a.photos[photo].scale
-        crops[i] = np.clip(_crop(grays[photo], [v * px for v in box]) * 255 + 0.5, 0, 255).astype(np.uint8)
+        crops[i] = np.clip(region_crops(grays[photo], [[v * px for v in box]])[0] * 255 + 0.5, 0, 255)
         found[i] = True
     return (f"{Path(folder).name}:{row['query_id']}", row["design_id"].strip(), [r[0] for r in a.rows],
             a.feats.astype(np.float32), np.asarray(a.query_signals, np.float32), crops, found)

@@ -51,7 +51,7 @@ def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: flo
     import torch
 
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.cnn import MarkNetEncoder
+    from kcs_kit.embed.cnn import CELLS, MarkNetEncoder
     from kcs_kit.embed.cnn_recipe import make_batch
     from kcs_kit.embed.cnn_train import load_masks
 
@@ -91,8 +91,8 @@ def main(out: Path, steps: int, seed: int = 5, init: Path | None = None, lr: flo
         crops = make_batch(masks, labels, g, clean_share=0.05)
         with torch.no_grad():
             cc = net.cells(crops)
-            m = (cc.shape[-1] - 8) // 2
-            v = net.pool(cc[:, :, m:m + 8, m:m + 8])[:, 0, 0]
+            m = (cc.shape[-1] - CELLS) // 2  # the middle window's vector, as marknet's forward gives it
+            v = net.pool(cc[:, :, m:m + CELLS, m:m + CELLS])[:, 0, 0]
             sims = v @ draw_vecs.T
             sims[torch.arange(B), labels[:B]] = -2  # not its own drawing
             top = sims.topk(5, dim=1).indices

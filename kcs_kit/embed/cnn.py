@@ -139,6 +139,20 @@ def design_canvas(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+def region_crops(gray: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+    """96 x 96 crops (n, 96, 96) of a grey photo's regions (boxes x0, y0, x1, y1 in its pixels), each cut as a
+    training crop is: the region's longer side at 0.9 of the 64-px window, centred in the canvas (the photo around
+    it as context, its edge replicated beyond the frame)."""
+    import cv2
+
+    crops = []
+    for x0, y0, x1, y1 in boxes:
+        side = max(1, round(max(x1 - x0, y1 - y0, 1.0) * CANVAS / (0.9 * WINDOW)))
+        patch = cv2.getRectSubPix(gray, (side, side), ((x0 + x1) / 2, (y0 + y1) / 2))  # edge replicated
+        crops.append(cv2.resize(patch, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA))
+    return np.ascontiguousarray(np.stack(crops), np.float32)
+
+
 def _windows_model(net: Any) -> Any:
     """The fully convolutional window model: grey photo (1, 1, H, W) in [0, 1] -> window vectors (1, h, w, dim)."""
     torch = _torch()
@@ -248,17 +262,9 @@ class MarkNetEncoder:
         """Vectors (n, dim) of regions of a photo (boxes x0, y0, x1, y1 in its pixels), each cut as a training
         crop is: the region's longer side at 0.9 of the 64-px window, centred in a 96-px canvas (the photo
         around it as context, its edge replicated beyond the frame)."""
-        import cv2
-
         if not len(boxes):
             return np.zeros((0, self.dim), np.float32)
-        gray = to_gray01(rgb)
-        crops = []
-        for x0, y0, x1, y1 in boxes:
-            side = max(1, round(max(x1 - x0, y1 - y0, 1.0) * CANVAS / (0.9 * WINDOW)))
-            patch = cv2.getRectSubPix(gray, (side, side), ((x0 + x1) / 2, (y0 + y1) / 2))  # edge replicated
-            crops.append(cv2.resize(patch, (CANVAS, CANVAS), interpolation=cv2.INTER_AREA))
-        return self._centres(np.ascontiguousarray(np.stack(crops), np.float32)).astype(np.float32)
+        return self._centres(region_crops(to_gray01(rgb), boxes)).astype(np.float32)
 
     def design_vectors(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Registered drawings (dark on light renders) -> (n, dim) unit vectors."""
