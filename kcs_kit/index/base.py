@@ -38,8 +38,10 @@ class VectorIndex(Protocol):
         """Remove ``ids``; unknown ids are ignored."""
         ...
 
-    def query(self, vectors: np.ndarray, k: int, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
-        """For each query row, up to ``k`` hits, best first; ``where`` filters on metadata."""
+    def query(self, vectors: np.ndarray, k: int, where: Mapping[str, Any] | None = None, *,
+              metadata: bool = True) -> list[list[Hit]]:
+        """For each query row, up to ``k`` hits, best first; ``where`` filters on metadata. ``metadata``
+        False: the hits come without their metadata (empty), for callers that need ids and scores only."""
         ...
 
     def count(self) -> int:

@@ -247,18 +247,22 @@ class ChromaIndex:
         for start in range(0, len(ids), self.max_batch):
             self.collection.delete(ids=ids[start : start + self.max_batch])
 
-    def query(self, vectors: np.ndarray, k: int, where: Mapping[str, Any] | None = None) -> list[list[Hit]]:
+    def query(self, vectors: np.ndarray, k: int, where: Mapping[str, Any] | None = None, *,
+              metadata: bool = True) -> list[list[Hit]]:
         """For each row of ``vectors``, up to ``k`` hits by cosine similarity, best first.
 
         ``where`` goes to Chroma as is: ``{"status": "registered"}``,
-        ``{"$and": [{"status": "registered"}, {"right_holder": "ACME"}]}``.
+        ``{"$and": [{"status": "registered"}, {"right_holder": "ACME"}]}``. ``metadata`` False leaves the
+        hits' metadata empty: reading it back from Chroma's SQLite is half the cost of a query of 3,403
+        vectors (55 against 124 ms for 60 rows), and matching's shortlist needs only ids and scores.
         """
         v = self._vectors(vectors, None, "query")
         total = self.count()
         if k < 1 or total == 0 or len(v) == 0:
             return [[] for _ in range(len(v))]
         result = self.collection.query(query_embeddings=v, n_results=min(int(k), total),
-                                       where=dict(where) if where else None, include=["distances", "metadatas"])
+                                       where=dict(where) if where else None,
+                                       include=["distances", "metadatas"] if metadata else ["distances"])
         metadatas = result.get("metadatas") or [[None] * len(row) for row in result["ids"]]
         return [[Hit(i, 1.0 - float(d), dict(m or {})) for i, d, m in zip(ids, dists, metas, strict=True)]
                 for ids, dists, metas in zip(result["ids"], result["distances"], metadatas, strict=True)]

@@ -56,6 +56,14 @@ def check_index(ix: VectorIndex, n: int = 60) -> None:
         _require(row[0].id == ids[i] and abs(row[0].score - 1.0) < 1e-3,
                  f"{name}: a stored vector must find itself first with score ~1, got {row[:1]}")
     _require(dict(rows[0][0].metadata) == metas[0], f"{name}: metadata not returned: {rows[0][0].metadata}")
+    bare = ix.query(vectors[:5], k=4, metadata=False)
+    def pairs(hits: list[list[Hit]]) -> list[list[tuple[str, float]]]:
+        return [[(h.id, round(h.score, 5)) for h in r] for r in hits]
+
+    _require(pairs(bare) == pairs(rows) and all(not h.metadata for r in bare for h in r),
+             f"{name}: metadata=False must return the same ids and scores, without metadata")
+    bare_expired = ix.query(vectors[:2], k=n, where={"status": "expired"}, metadata=False)
+    _require(len(bare_expired[0]) == n // 3, f"{name}: metadata=False must still filter by where")
     expired = ix.query(vectors[:2], k=n, where={"status": "expired"})
     _check_hits(expired, 2, n, name)
     _require(len(expired[0]) == n // 3 and all(h.metadata["status"] == "expired" for h in expired[0]),

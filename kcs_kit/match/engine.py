@@ -124,9 +124,9 @@ def _read_photos(photos: Sequence[Photo], start: int = 0) -> list[_Read]:
 def _shortlist(ctx: MatchContext, reads: list[_Read], where: dict | None) -> dict[str, float]:
     vecs = np.vstack([ctx.encoder.window_vectors(r.feats, _window_masks(r.feats)) for r in reads if r.shortlist])
     best: dict[str, float] = {}
-    for hits in ctx.image_index.query(vecs, SHORTLIST_K, where=where):
+    for hits in ctx.image_index.query(vecs, SHORTLIST_K, where=where, metadata=False):
         for h in hits:
-            d = h.metadata.get("design_id", h.id.split("#")[0])
+            d = h.id.split("#")[0]  # a view's id is "design#view" (index.build); design ids hold no '#'
             best[d] = max(best.get(d, -1.0), h.score)
     return best
 
