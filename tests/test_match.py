@@ -378,6 +378,51 @@ def test_a_match_inside_a_line_of_text_that_is_not_the_name():
     assert _in_text((120, 118, 160, 122), [line], "Etsy")[0] == 0.0
 
 
+def test_a_letter_of_a_slanted_line_of_text():
+    """A line at 40 degrees: its axis-aligned box is far taller than its letters, so a letter is measured
+    against the line's own height and length (OcrWord.height / length, from RapidOCR's quadrilateral)."""
+    import math
+
+    from kcs_kit.embed.base import OcrWord
+    from kcs_kit.embed.ocr_rapid import _sides
+    from kcs_kit.match.engine import _in_text
+
+    # "FRAGILE" 420 px long and 60 px high, turned by 40 degrees about (300, 300)
+    c, s = math.cos(math.radians(40)), math.sin(math.radians(40))
+    quad = [(300 + x * c - y * s, 300 + x * s + y * c) for x, y in ((-210, -30), (210, -30), (210, 30), (-210, 30))]
+    height, length = _sides(quad)
+    assert height == pytest.approx(60) and length == pytest.approx(420)
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    box = (min(xs), min(ys), max(xs), max(ys))  # ~367 x ~335 px around a 60-px-high line
+    slanted = OcrWord("FRAGILE", box, 0.9, "rapidocr", height, length)
+    letter = (280, 280, 340, 345)  # an L of it, about the line's height: a letter of ordinary text
+    assert _in_text(letter, [slanted], "Lerna") == (1.0, "FRAGILE")
+    # without the line's own size its tall box makes the letter look too small to be one of its letters
+    assert _in_text(letter, [OcrWord("FRAGILE", box, 0.9, "rapidocr")], "Lerna")[0] == 0.0
+    # a mark as big as the line's length is no letter of it, however slanted
+    assert _in_text((150, 150, 450, 450), [slanted], "Lerna")[0] == 0.0
+    # an upright line's own size changes nothing: the box's height and width are the line's
+    upright = OcrWord("MADE IN CHINA", (100, 100, 500, 140), 0.9, "rapidocr", 40.0, 400.0)
+    assert _in_text((120, 105, 160, 135), [upright], "Etsy") == (1.0, "MADE IN CHINA")
+    assert _in_text((100, 100, 500, 140), [upright], "Etsy")[0] == 0.0
+
+
+def test_in_text_looks_at_every_stage_place():
+    """A loose keypoint region over the whole line is no letter of it, the silhouette's tight box on one
+    letter is: in_text is the largest share over the places; boxes are scaled to the pixels OCR read."""
+    from types import SimpleNamespace
+
+    from kcs_kit.embed.base import OcrWord
+    from kcs_kit.match.engine import _in_text_anywhere
+
+    line = OcrWord("THIS SIDE UP", (100, 100, 500, 140), 0.9, "rapidocr")
+    photos = [SimpleNamespace(scale=0.5)]  # photo read at half its size: places are in original pixels
+    loose, letter = (0, (180, 180, 1020, 300)), (0, (240, 210, 300, 270))
+    assert _in_text_anywhere([loose], photos, [[line]], "Etsy") == (0.0, "")
+    assert _in_text_anywhere([loose, letter], photos, [[line]], "Etsy") == (1.0, "THIS SIDE UP")
+    assert _in_text_anywhere([(None, None)], photos, [[line]], "Etsy") is None
+
+
 def test_stages_agree_on_where_a_true_mark_is(ws):
     """agree: keypoints, silhouette and marknet's window land on the mark itself; other candidates' places
     scatter (or come from one stage only)."""

@@ -43,6 +43,10 @@ class OcrWord:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the image read
     confidence: float  # 0..1
     engine: str
+    # A slanted line's own size (its quadrilateral's shorter and longer side), which its axis-aligned ``box``
+    # overstates; 0 where the engine gives only boxes (then the box's height and width stand for them).
+    height: float = 0.0
+    length: float = 0.0
 
 
 @runtime_checkable

@@ -34,6 +34,17 @@ def _build(det_limit_side_len: int, threads: int) -> Any:
     return module.RapidOCR(det_limit_type="max", det_limit_side_len=det_limit_side_len, intra_op_num_threads=threads)
 
 
+def _sides(quad: Any) -> tuple[float, float]:
+    """(height, length) of a text line's quadrilateral: the mean of its shorter pair of opposite sides and of
+    its longer pair (a line of text is longer than tall)."""
+    p = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+    if len(p) != 4:
+        return 0.0, 0.0
+    a = (np.linalg.norm(p[1] - p[0]) + np.linalg.norm(p[2] - p[3])) / 2
+    b = (np.linalg.norm(p[2] - p[1]) + np.linalg.norm(p[3] - p[0])) / 2
+    return float(min(a, b)), float(max(a, b))
+
+
 def _box(quad: Any, width: int, height: int) -> tuple[float, float, float, float]:
     """Axis-aligned box around a quadrilateral, clipped to the image."""
     pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
@@ -88,7 +99,7 @@ class RapidOcrEngine:
             text = str(r[0]).strip()
             confidence = float(np.clip(float(r[1]), 0.0, 1.0))
             if text and confidence >= self.min_confidence:
-                words.append(OcrWord(text, _box(quad, width, height), confidence, NAME))
+                words.append(OcrWord(text, _box(quad, width, height), confidence, NAME, *_sides(quad)))
         return sorted(words, key=lambda w: (w.box[1], w.box[0]))
 
 

@@ -57,13 +57,14 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-14"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-16"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
 # marknet's most confident windows (measured, taken out again: docs/MATCHING.md, Fusion v12); 13: a flat
 # photo's grid keypoints described at the pyramid level of their size, and its grid readings not verified;
-# 14: only the best VERIFY (10) of each image shortlist verified, the rest of its PER_LIST (30) kept unverified
+# 14: only the best VERIFY (10) of each image shortlist verified, the rest of its PER_LIST (30) kept unverified;
+# 15: four marknet scales (measured, not kept); 16: in_text over every stage's place, slanted lines' own size
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -73,6 +74,7 @@ SHAPE_REGION = 0.1  # a silhouette this far above the drawing's usual similarity
 TEXT_LINE_CHARS = 3  # an OCR line this long (without spaces) is text around a mark, not a lone letter
 NAME_LIKE = 0.6  # an OCR line (or a word of it) this similar to the design's name reads as that name
 LETTER_HEIGHT = 2.0  # a letter of a text line is between half and twice the line's height
+SLANTED = 1.3  # a text line whose box is this many times its own height is slanted (by ~15 degrees or more)
 # Stages timed on every match (MatchResult.stage_ms): "open" is the workspace's models and indexes (once per
 # process), "words" the OCR words matched to names and texts, "places" where each candidate was found.
 STAGES = ("open", "photos", "keypoints", "vlad", "visual words", "ocr", "words", "marknet", "silhouettes",
@@ -242,12 +244,18 @@ def _reads_as(text: str, name: str) -> bool:
     return bool(key) and any(SequenceMatcher(None, p.casefold(), key).ratio() >= NAME_LIKE for p in parts)
 
 
-def _letter_of(box: tuple[float, ...], line: tuple[float, ...]) -> bool:
-    """Whether ``box`` is the size of one letter or a few of the text ``line``: as tall as the line (within a
-    factor LETTER_HEIGHT) and at most half as wide. A box as wide as its line is the line itself: a mark
-    that OCR read as a word (a misread wordmark), not a letter inside other text."""
-    h, lh = box[3] - box[1], line[3] - line[1]
-    return lh > 0 and 1 / LETTER_HEIGHT <= h / lh <= LETTER_HEIGHT and 2 * (box[2] - box[0]) <= line[2] - line[0]
+def _letter_of(box: tuple[float, ...], word: OcrWord) -> bool:
+    """Whether ``box`` is the size of one letter or a few of the text line ``word``: as tall as the line
+    (within a factor LETTER_HEIGHT) and at most half as wide. A box as wide as its line is the line itself: a
+    mark that OCR read as a word (a misread wordmark), not a letter inside other text. On a slanted line
+    (its box SLANTED times its own height or more) both boxes are axis-aligned around slanted text, so a
+    letter's size is the root of its box's area, compared with the line's own height and length."""
+    line = word.box
+    h, w, lh = box[3] - box[1], box[2] - box[0], line[3] - line[1]
+    if word.height > 0 and lh >= SLANTED * word.height:
+        size = math.sqrt(max(h, 0.0) * max(w, 0.0))
+        return 1 / LETTER_HEIGHT <= size / word.height <= LETTER_HEIGHT and 2 * size <= word.length
+    return lh > 0 and 1 / LETTER_HEIGHT <= h / lh <= LETTER_HEIGHT and 2 * w <= line[2] - line[0]
 
 
 def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str]:
@@ -258,13 +266,29 @@ def _in_text(box: tuple[float, ...], words: list, name: str) -> tuple[float, str
     share, best, line = 0.0, 0.0, ""
     for w in words:  # cheapest tests first: this runs for every candidate
         inter = _intersection(box, w.box)
-        if not inter or len("".join(w.text.split())) < TEXT_LINE_CHARS or not _letter_of(box, w.box) \
+        if not inter or len("".join(w.text.split())) < TEXT_LINE_CHARS or not _letter_of(box, w) \
                 or _reads_as(w.text, name):
             continue
         share += inter / area
         if inter > best:
             best, line = inter, w.text
     return min(share, 1.0), line
+
+
+def _in_text_anywhere(places: list[tuple], photos: list[Photo], lines: list[list[OcrWord]], name: str
+                      ) -> tuple[float, str] | None:
+    """``_in_text`` at each of a design's places (photo, box in original pixels), the largest; None without
+    a place. Every stage's place counts: the keypoints' region is often looser than the letter that a
+    silhouette or a window found the design on."""
+    best: tuple[float, str] | None = None
+    for photo, box in places:
+        if box is None or photo is None:
+            continue
+        px = photos[photo].scale
+        found = _in_text(tuple(v * px for v in box), lines[photo], name)
+        if best is None or found[0] > best[0]:
+            best = found
+    return best
 
 
 _NO_SCORE = -2.0  # a design's best marknet or silhouette score before any photo has scored it
@@ -586,12 +610,11 @@ class _Item:
             ver, where, scale = verified.get(d, (UNCHECKED, None, 1.0))
             in_text = 0.0
             place_args = (d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
-            photo, box = _locate(*place_args)
-            if box is not None and photo is not None and not ocr.get(d):  # the design's name read: text expected
-                px = self.photos[photo].scale
+            if not ocr.get(d):  # the design's name read: text expected
                 info = ctx.designs.get(d)
-                in_text, text_lines[d] = _in_text(tuple(v * px for v in box), seen.lines[photo],
-                                                  info.title if info else d)
+                found = _in_text_anywhere(_places(*place_args), self.photos, seen.lines, info.title if info else d)
+                if found is not None:
+                    in_text, text_lines[d] = found
             f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                          ctx.declaration_signals(self.decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
                          _agree(*place_args), d in ctx.titles.short)
