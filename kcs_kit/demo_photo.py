@@ -38,8 +38,7 @@ def sample_photo(settings: Settings, design_id: str, *, seed: int = 0, size: tup
     from PIL import Image
 
     design = get_design(settings, design_id)
-    path = next((i.path for i in design.images if i.view == 0 and i.variant == "colour"), design.images[0].path)
-    mark = np.asarray(Image.open(path).convert("RGB"))
+    mark = np.asarray(Image.open(design.render()).convert("RGB"))
     rng = np.random.default_rng(seed)
     w, h = size
     img = _ground(rng, w, h)

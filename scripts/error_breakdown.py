@@ -71,9 +71,7 @@ def sheet(found: list[dict], outcome: str, path: Path, n: int) -> None:
     def drawing(design_id: str | None) -> Image.Image:
         tile = Image.new("RGB", (CELL, CELL), "white")
         if design_id:
-            d = get_design(settings, design_id)
-            img = next((im for im in d.images if im.view == 0 and im.variant == "colour"), d.images[0])
-            im = Image.open(img.path).convert("RGB")
+            im = Image.open(get_design(settings, design_id).render()).convert("RGB")
             im.thumbnail((CELL - 10, CELL - 10))
             tile.paste(im, ((CELL - im.width) // 2, (CELL - im.height) // 2))
         return tile

@@ -25,7 +25,7 @@ def design_thumb(settings: Settings, design_id: str) -> bytes:
     from kcs_kit.registry.store import get_design
 
     d = get_design(settings, design_id)
-    path = next((i.path for i in d.images if i.view == 0 and i.variant == "colour"), d.images[0].path)
+    path = d.render()
     return _thumb(str(path), path.stat().st_mtime)
 
 

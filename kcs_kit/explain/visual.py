@@ -36,8 +36,7 @@ def side_by_side(settings: Settings, photo: PhotoInput, candidate: Candidate, *,
         pts = [(x * p.scale, y * p.scale) for x, y in candidate.corners]
         ImageDraw.Draw(left).line([*pts, pts[0]], fill=(0, 230, 60), width=max(3, left.width // 200))
     design = get_design(settings, candidate.design_id)
-    path = next((i.path for i in design.images if i.view == 0 and i.variant == "colour"), design.images[0].path)
-    right = Image.open(path).convert("RGB")
+    right = Image.open(design.render()).convert("RGB")
     left, right = _fit(left, HEIGHT), _fit(right, HEIGHT)
     font: ImageFont.FreeTypeFont | ImageFont.ImageFont
     try:

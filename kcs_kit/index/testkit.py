@@ -57,10 +57,7 @@ def check_index(ix: VectorIndex, n: int = 60) -> None:
                  f"{name}: a stored vector must find itself first with score ~1, got {row[:1]}")
     _require(dict(rows[0][0].metadata) == metas[0], f"{name}: metadata not returned: {rows[0][0].metadata}")
     bare = ix.query(vectors[:5], k=4, metadata=False)
-    def pairs(hits: list[list[Hit]]) -> list[list[tuple[str, float]]]:
-        return [[(h.id, round(h.score, 5)) for h in r] for r in hits]
-
-    _require(pairs(bare) == pairs(rows) and all(not h.metadata for r in bare for h in r),
+    _require(_ids_scores(bare) == _ids_scores(rows) and all(not h.metadata for r in bare for h in r),
              f"{name}: metadata=False must return the same ids and scores, without metadata")
     bare_expired = ix.query(vectors[:2], k=n, where={"status": "expired"}, metadata=False)
     _require(len(bare_expired[0]) == n // 3, f"{name}: metadata=False must still filter by where")
@@ -72,6 +69,10 @@ def check_index(ix: VectorIndex, n: int = 60) -> None:
     expected = {ids[i] for i in range(n) if metas[i] and i % 3 and i % 5 == 2}
     _require({h.id for h in both[0]} == expected, f"{name}: a combined where filter returned the wrong ids")
     _check_replace_and_delete(ix, ids, vectors, name)
+
+
+def _ids_scores(rows: list[list[Hit]]) -> list[list[tuple[str, float]]]:
+    return [[(h.id, round(h.score, 5)) for h in r] for r in rows]
 
 
 def _check_replace_and_delete(ix: VectorIndex, ids: list[str], vectors: np.ndarray, name: str) -> None:

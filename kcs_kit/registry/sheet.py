@@ -24,8 +24,7 @@ def contact_sheet(settings: Settings, design_ids: Sequence[str], *, cols: int = 
     draw = ImageDraw.Draw(sheet)
     for i, design_id in enumerate(design_ids):
         d = get_design(settings, design_id)
-        img = next((im for im in d.images if im.view == 0 and im.variant == variant), d.images[0])
-        thumb = Image.open(img.path).convert("RGB").resize((size - 12, size - 12))
+        thumb = Image.open(d.render(variant)).convert("RGB").resize((size - 12, size - 12))
         x, y = (i % cols) * size, (i // cols) * cell_h
         sheet.paste(thumb, (x + 6, y + 6))
         draw.text((x + 6, y + size - 4), d.design_id[:22], fill="black", font=font)

@@ -116,6 +116,11 @@ class Design:
     images: tuple[DesignImage, ...]
     versions: tuple[DesignVersion, ...]
 
+    def render(self, variant: str = "colour") -> Path:
+        """The path of the first view's ``variant`` render (else of the first render stored): the picture of the
+        design that sheets, explanations and widgets show."""
+        return next((i.path for i in self.images if i.view == 0 and i.variant == variant), self.images[0].path)
+
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
     """The first row or None (fetchall: duckdb 2.0 refuses other work while a result is half read)."""
