@@ -136,6 +136,21 @@ def test_narrative_says_when_the_name_read_is_short(explained):
     assert "명칭이 3자 이하입니다" in narrate(y, "ko")
 
 
+def test_narrative_says_when_the_registered_colour_is_where_the_mark_is(explained):
+    """A full colour signal (the registered colour over a quarter of the mark's place) is said; a partial one
+    is not."""
+    from kcs_kit.explain.narrative import narrate
+    from kcs_kit.match.types import Evidence
+
+    x = explained[1][0]
+    rest = tuple(e for e in x.candidate.evidence if e.signal != "colour")
+    for value, said in ((0.0, False), (0.6, False), (1.0, True)):
+        c = dataclasses.replace(x.candidate, evidence=(*rest, Evidence("colour", value, 1.2, "")))
+        y = dataclasses.replace(x, candidate=c)
+        assert ("registered colour covers much of the place" in narrate(y, "en")) is said
+        assert ("등록 색상입니다" in narrate(y, "ko")) is said
+
+
 def test_ocr_words_matched_to_the_mark():
     assert ocr_matches(["NIKE", "nikee", "Air", "NlKE", "x"], "Nike") == (
         OcrMatch("NIKE", "Nike", 1.0), OcrMatch("nikee", "Nike", 0.667))

@@ -423,6 +423,40 @@ def test_in_text_looks_at_every_stage_place():
     assert _in_text_anywhere([(None, None)], photos, [[line]], "Etsy") is None
 
 
+def test_colour_signal_finds_the_registered_colour_at_the_marks_place():
+    """colour: the share of a place's pixels in the registered colour (its hue, so a shaded part counts),
+    full at COLOUR_FULL; black, white and grey registrations and bad codes give no colour to look for."""
+    from types import SimpleNamespace
+
+    from kcs_kit.match.context import colour_ab
+    from kcs_kit.match.engine import COLOUR_FULL, _colour_share
+
+    assert colour_ab("000000") is None and colour_ab("FFFFFF") is None and colour_ab("808080") is None
+    assert colour_ab(None) is None and colour_ab("E400") is None and colour_ab("GG0000") is None
+    red = colour_ab("E4002B")
+    assert red is not None and red[0] > 50
+    rgb = np.full((600, 800, 3), 200, np.uint8)  # a grey product, 800 x 600 as read (original 1600 x 1200)
+    rgb[100:300, 100:300] = (228, 0, 43)  # the mark in the registered red
+    rgb[200:300, 100:300] = (114, 0, 22)  # its lower half in shadow: darker, the same hue
+    rgb[400:500, 500:700] = (0, 120, 200)  # something blue
+    photos = [SimpleNamespace(rgb=rgb, scale=0.5)]
+    images: dict = {}
+    on_mark, loose, elsewhere = (0, (200, 200, 600, 600)), (0, (0, 0, 1600, 1200)), (0, (1000, 800, 1400, 1000))
+    assert _colour_share([on_mark], photos, images, red) == 1.0
+    assert 0 in images and max(images[0].hue.shape) <= 256 and list(images[0].counts) == [red]  # once per photo
+    for box in ((0, 0, 1600, 1200), (210, 330, 777, 901), (1001, 3, 1599, 1197)):  # counts = the pixels' share
+        view, px = images[0], 0.5 * images[0].k
+        x0, y0, x1, y1 = int(box[0] * px), int(box[1] * px), int(np.ceil(box[2] * px)), int(np.ceil(box[3] * px))
+        turn = np.abs((np.degrees(view.hue - np.arctan2(red[1], red[0])) + 180) % 360 - 180)[y0:y1, x0:x1]
+        near = (turn < 20) & (view.chroma[y0:y1, x0:x1] >= 0.3 * np.hypot(*red))
+        assert _colour_share([(0, box)], photos, images, red) == min(1.0, near.mean() / COLOUR_FULL)
+    share = 40_000 / (800 * 600)  # the mark's pixels in the whole photo
+    assert abs(_colour_share([loose], photos, images, red) - share / COLOUR_FULL) < 0.03
+    assert _colour_share([elsewhere], photos, images, red) == 0.0
+    assert _colour_share([elsewhere, on_mark], photos, images, red) == 1.0  # the best of the places
+    assert _colour_share([elsewhere], photos, images, colour_ab("0078C8")) == 1.0
+    assert _colour_share([(0, (300, 300, 300, 900)), (None, None)], photos, images, red) == 0.0  # degenerate
+
 def test_stages_agree_on_where_a_true_mark_is(ws):
     """agree: keypoints, silhouette and marknet's window land on the mark itself; other candidates' places
     scatter (or come from one stage only)."""

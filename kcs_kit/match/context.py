@@ -40,6 +40,7 @@ class DesignInfo:
     hs6: tuple[str, ...]
     genuine_price_krw: float | None
     active: bool
+    hex: str | None = None  # the registered colour (the registry's optional ``hex``), for the colour signal
 
 
 def norm(text: str) -> str:
@@ -49,6 +50,24 @@ def norm(text: str) -> str:
 def trigrams(s: str) -> set[str]:
     s = f"^{s}$"
     return {s[i:i + 3] for i in range(len(s) - 2)}
+
+
+COLOUR_CHROMA = 25.0  # a registered colour with less chroma (CIELAB a*b*) is black, white or grey: says nothing
+
+
+def colour_ab(hex_code: str | None) -> tuple[float, float] | None:
+    """The CIELAB (a*, b*) of a registered colour ('E4002B'), None for no colour or one without chroma (black,
+    white and greys are on every product, so finding them where a mark is tells nothing)."""
+    import cv2
+
+    if not hex_code or len(hex_code) != 6:
+        return None
+    try:
+        rgb = np.array([[[int(hex_code[i:i + 2], 16) for i in (0, 2, 4)]]], np.uint8)
+    except ValueError:
+        return None
+    _, a, b = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[0, 0]
+    return (float(a), float(b)) if math.hypot(a, b) >= COLOUR_CHROMA else None
 
 
 EXACT_ONLY = 3  # a word or name of at most this many letters and digits matches only exactly, never fuzzily
@@ -107,6 +126,7 @@ class MatchContext:
                                       encoder_version=self.encoder.version, dim=self.encoder.dim, create=False)
         self.designs = _designs(settings)
         self.titles = TitleIndex({d: i.title for d, i in self.designs.items()})
+        self.colours = {d: ab for d, i in self.designs.items() if (ab := colour_ab(i.hex)) is not None}
         self.store = FeatureStore(settings)
         self.bow = load_bow(settings)
         self.marknet = load_vectors(settings)
@@ -219,8 +239,9 @@ def _designs(settings: Settings) -> dict[str, DesignInfo]:
         rows = con.execute(
             "SELECT design_id, title, right_holder, coalesce(registration_no, ''), coalesce(hs6, []), "
             "genuine_price_krw, status = 'registered' AND (valid_from IS NULL OR valid_from <= ?) "
-            "AND (valid_to IS NULL OR valid_to >= ?) FROM designs", [today, today]).fetchall()
-    return {r[0]: DesignInfo(r[1] or "", r[2] or "", r[3], tuple(r[4]), r[5], bool(r[6])) for r in rows}
+            "AND (valid_to IS NULL OR valid_to >= ?), hex FROM designs", [today, today]).fetchall()
+    return {r[0]: DesignInfo(r[1] or "", r[2] or "", r[3], tuple(r[4]), r[5], bool(r[6]), r[7] or None)
+            for r in rows}
 
 
 def active_fusion(settings: Settings) -> FusionModel:

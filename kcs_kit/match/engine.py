@@ -57,14 +57,15 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-16"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-18"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
 # marknet's most confident windows (measured, taken out again: docs/MATCHING.md, Fusion v12); 13: a flat
 # photo's grid keypoints described at the pyramid level of their size, and its grid readings not verified;
 # 14: only the best VERIFY (10) of each image shortlist verified, the rest of its PER_LIST (30) kept unverified;
-# 15: four marknet scales (measured, not kept); 16: in_text over every stage's place, slanted lines' own size
+# 15: four marknet scales (measured, not kept); 16: in_text over every stage's place, slanted lines' own size;
+# 17: two-letter lines as text (measured, not kept); 18: colour, the registered colour at the mark's places
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -188,11 +189,11 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best:
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
              decl: tuple[float, float], marknet: float, shape: float, in_text: float, agree: float,
-             short_name: bool) -> np.ndarray:
+             short_name: bool, colour: float = 0.0) -> np.ndarray:
     """The candidate's signals in fusion.SIGNALS order; ``short_name``: its name is in TitleIndex.short."""
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
-                     max(marknet, 0.0), max(shape, 0.0), in_text, agree, ocr if short_name else 0.0])
+                     max(marknet, 0.0), max(shape, 0.0), in_text, agree, ocr if short_name else 0.0, colour])
 
 
 def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
@@ -289,6 +290,73 @@ def _in_text_anywhere(places: list[tuple], photos: list[Photo], lines: list[list
         if best is None or found[0] > best[0]:
             best = found
     return best
+
+
+COLOUR_HUE = 20.0  # a pixel within this many degrees of the registered colour's CIELAB hue, and with at least
+COLOUR_CHROMA_SHARE = 0.3  # this share of its chroma, is of that colour: light and shadow change a colour's
+# lightness and chroma together, much less its hue
+COLOUR_FULL = 0.25  # the colour signal is full when this share of a place's pixels has the registered colour
+COLOUR_SIDE = 256  # photos are looked at for colour at most this many pixels on their long side
+
+
+@dataclass
+class _ColourView:
+    """A photo looked at for colour: CIELAB hue (radians) and chroma at most COLOUR_SIDE on its long side, its
+    pixels per rgb pixel, and per registered colour the integral image of its pixels of that colour (so each
+    place's share is four look-ups, however many candidates share the colour)."""
+
+    hue: np.ndarray
+    chroma: np.ndarray
+    k: float
+    counts: dict[tuple[float, float], np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, photo: Photo) -> _ColourView:
+        import cv2
+
+        h, w = photo.rgb.shape[:2]
+        k = min(1.0, COLOUR_SIDE / max(h, w))
+        small = cv2.resize(photo.rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA) \
+            if k < 1 else photo.rgb
+        ab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
+        return cls(np.arctan2(ab[..., 1], ab[..., 0]), np.hypot(ab[..., 0], ab[..., 1]), k)
+
+    def count(self, ab: tuple[float, float]) -> np.ndarray:
+        """(H + 1, W + 1) integral image of the pixels of colour ``ab`` (CIELAB a*, b*)."""
+        if ab not in self.counts:
+            import cv2
+
+            turn = np.degrees(self.hue - math.atan2(ab[1], ab[0]))
+            turn = np.abs((turn + 180.0) % 360.0 - 180.0)
+            near = (turn < COLOUR_HUE) & (self.chroma >= COLOUR_CHROMA_SHARE * math.hypot(*ab))
+            self.counts[ab] = cv2.integral(near.astype(np.uint8))
+        return self.counts[ab]
+
+
+def _colour_share(places: list[tuple], photos: list[Photo], views: dict[int, _ColourView],
+                  ab: tuple[float, float]) -> float:
+    """How much of the best of a design's places (photo, box in original pixels) has its registered colour ``ab``
+    (CIELAB a*, b*: the hue within COLOUR_HUE, some of its chroma), as a share of COLOUR_FULL, at most 1.
+    ``views`` caches each photo's ``_ColourView``."""
+    best = 0.0
+    for photo, box in places:
+        if box is None or photo is None:
+            continue
+        if photo not in views:
+            views[photo] = _ColourView.of(photos[photo])
+        view = views[photo]
+        px = photos[photo].scale * view.k
+        if min(box[2] - box[0], box[3] - box[1]) * px < 2:  # a degenerate place (a transform's collapsed region)
+            continue
+        h, w = view.hue.shape
+        x0, y0 = max(0, int(box[0] * px)), max(0, int(box[1] * px))
+        x1, y1 = min(w, int(math.ceil(box[2] * px))), min(h, int(math.ceil(box[3] * px)))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        c = view.count(ab)
+        n = int(c[y1, x1]) - int(c[y0, x1]) - int(c[y1, x0]) + int(c[y0, x0])
+        best = max(best, n / ((y1 - y0) * (x1 - x0)))
+    return min(1.0, best / COLOUR_FULL)
 
 
 _NO_SCORE = -2.0  # a design's best marknet or silhouette score before any photo has scored it
@@ -389,6 +457,8 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
                  "silhouette and learned-window places)",
         "ocr_short": f"the name read has {EXACT_ONLY} characters or fewer: such words often turn up in ordinary "
                      "text by chance",
+        "colour": f"the design's registered colour covers {f[13] * COLOUR_FULL:.0%} of the place where the mark was "
+                  "found",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
                  if v or s in ("shortlist", "inliers", "marknet", "shape"))
@@ -603,6 +673,7 @@ class _Item:
         learned, windows, shape, shape_regions = seen.learned, seen.windows, seen.shape, seen.shape_regions
         rows = []
         text_lines: dict[str, str] = {}
+        colour_views: dict[int, _ColourView] = {}
         cands, check = _candidates(seen.short, seen.bow, ocr, text_sim, learned, shape, ctx.active_ids(self.filters))
         verified = _timed(ms, "verification", self._verify)(seen.reads, check)
         t = time.perf_counter()
@@ -615,9 +686,11 @@ class _Item:
                 found = _in_text_anywhere(_places(*place_args), self.photos, seen.lines, info.title if info else d)
                 if found is not None:
                     in_text, text_lines[d] = found
+            ab = ctx.colours.get(d)
+            colour = _colour_share(_places(*place_args), self.photos, colour_views, ab) if ab else 0.0
             f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                          ctx.declaration_signals(self.decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
-                         _agree(*place_args), d in ctx.titles.short)
+                         _agree(*place_args), d in ctx.titles.short, colour)
             rows.append((d, f, ver, where, scale))
         q = np.array([max(seen.short.values(), default=0.0), max(seen.bow.values(), default=0.0),
                       max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 SIGNALS = ("shortlist", "bow", "inliers", "inlier_ratio", "ocr", "text", "hs_match", "undervaluation", "marknet",
-           "shape", "in_text", "agree", "ocr_short")
+           "shape", "in_text", "agree", "ocr_short", "colour")
 QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet", "best_shape")
 # Features derived from all candidates of one query, inside the model (so stored signals reproduce them):
 # ``<s>_lead`` = how far the candidate is ahead of the best other candidate on s (0 unless it leads): a
@@ -37,10 +37,12 @@ BASE_OF = {**{s: s for s in SIGNALS}, **{f"{s}_lead": s for s in LEADS}}
 # Prior weights: hand-set from what each signal means, before any fitting (documented, not tuned); in_text
 # counts against a candidate: its mark found inside a line of ordinary text is likely a letter of that text;
 # ocr_short (the OCR score again, for a name of at most 3 characters) takes back part of OCR's credit: 'EA',
-# '4D' or 'RED' read on an item are as often a chance piece of ordinary text as the brand.
+# '4D' or 'RED' read on an item are as often a chance piece of ordinary text as the brand; colour (the registered
+# colour covering part of the place where the mark was found) supports a candidate a little: counterfeits copy it
+# often, and products of that colour are common too.
 PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
          "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0, "agree": 1.0,
-         "ocr_short": -4.0}
+         "ocr_short": -4.0, "colour": 1.0}
 PRIOR_NONE = 7.5
 
 
