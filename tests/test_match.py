@@ -447,7 +447,7 @@ def test_colour_signal_finds_the_registered_colour_at_the_marks_place():
     for box in ((0, 0, 1600, 1200), (210, 330, 777, 901), (1001, 3, 1599, 1197)):  # counts = the pixels' share
         view, px = images[0], 0.5 * images[0].k
         x0, y0, x1, y1 = int(box[0] * px), int(box[1] * px), int(np.ceil(box[2] * px)), int(np.ceil(box[3] * px))
-        turn = np.abs((np.degrees(view.hue - np.arctan2(red[1], red[0])) + 180) % 360 - 180)[y0:y1, x0:x1]
+        turn = np.abs((view.hue / 2 - np.degrees(np.arctan2(red[1], red[0])) + 180) % 360 - 180)[y0:y1, x0:x1]
         near = (turn < 20) & (view.chroma[y0:y1, x0:x1] >= 0.3 * np.hypot(*red))
         assert _colour_share([(0, box)], photos, images, red) == min(1.0, near.mean() / COLOUR_FULL)
     share = 40_000 / (800 * 600)  # the mark's pixels in the whole photo

@@ -57,7 +57,7 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-18"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-19"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
@@ -65,7 +65,8 @@ ANALYSIS_VERSION = "signals-18"  # 2: mirrored keypoint reading; 3: in_text, agr
 # photo's grid keypoints described at the pyramid level of their size, and its grid readings not verified;
 # 14: only the best VERIFY (10) of each image shortlist verified, the rest of its PER_LIST (30) kept unverified;
 # 15: four marknet scales (measured, not kept); 16: in_text over every stage's place, slanted lines' own size;
-# 17: two-letter lines as text (measured, not kept); 18: colour, the registered colour at the mark's places
+# 17: two-letter lines as text (measured, not kept); 18: colour, the registered colour at the mark's places;
+# 19: colour's hues looked up in half-degree steps (a quarter of its time)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -299,11 +300,14 @@ COLOUR_FULL = 0.25  # the colour signal is full when this share of a place's pix
 COLOUR_SIDE = 256  # photos are looked at for colour at most this many pixels on their long side
 
 
+HUE_STEPS = 720  # a photo's hues are looked up in half-degree steps
+
+
 @dataclass
 class _ColourView:
-    """A photo looked at for colour: CIELAB hue (radians) and chroma at most COLOUR_SIDE on its long side, its
-    pixels per rgb pixel, and per registered colour the integral image of its pixels of that colour (so each
-    place's share is four look-ups, however many candidates share the colour)."""
+    """A photo looked at for colour: CIELAB hue (in HUE_STEPS steps) and chroma at most COLOUR_SIDE on its long
+    side, its pixels per rgb pixel, and per registered colour the integral image of its pixels of that colour
+    (so each place's share is four look-ups, however many candidates share the colour)."""
 
     hue: np.ndarray
     chroma: np.ndarray
@@ -319,17 +323,19 @@ class _ColourView:
         small = cv2.resize(photo.rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA) \
             if k < 1 else photo.rgb
         ab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
-        return cls(np.arctan2(ab[..., 1], ab[..., 0]), np.hypot(ab[..., 0], ab[..., 1]), k)
+        hue = np.round(np.degrees(np.arctan2(ab[..., 1], ab[..., 0])) * (HUE_STEPS / 360)).astype(np.int32)
+        return cls(hue % HUE_STEPS, np.hypot(ab[..., 0], ab[..., 1]), k)
 
     def count(self, ab: tuple[float, float]) -> np.ndarray:
-        """(H + 1, W + 1) integral image of the pixels of colour ``ab`` (CIELAB a*, b*)."""
+        """(H + 1, W + 1) integral image of the pixels of colour ``ab`` (CIELAB a*, b*): a hue within COLOUR_HUE
+        of its own (one table look-up per pixel) and at least COLOUR_CHROMA_SHARE of its chroma."""
         if ab not in self.counts:
             import cv2
 
-            turn = np.degrees(self.hue - math.atan2(ab[1], ab[0]))
-            turn = np.abs((turn + 180.0) % 360.0 - 180.0)
-            near = (turn < COLOUR_HUE) & (self.chroma >= COLOUR_CHROMA_SHARE * math.hypot(*ab))
-            self.counts[ab] = cv2.integral(near.astype(np.uint8))
+            turn = np.arange(HUE_STEPS) * (360 / HUE_STEPS) - math.degrees(math.atan2(ab[1], ab[0]))
+            near = (np.abs((turn + 180.0) % 360.0 - 180.0) < COLOUR_HUE)[self.hue]
+            near &= self.chroma >= COLOUR_CHROMA_SHARE * math.hypot(*ab)
+            self.counts[ab] = cv2.integral(near.view(np.uint8))
         return self.counts[ab]
 
 
