@@ -178,8 +178,8 @@ def test_cli_model_cv_scores_every_query_and_writes_no_model(ws, tmp_path):
     assert [x["features"] for x in json.loads(ablated.output)] == [
         "signals", "signals + leads", "signals + leads - shape", "signals + leads - in_text - agree"]
     unknown = CliRunner().invoke(main, ["--workspace", str(ws.workspace), "model", "cv", "--queries", str(tmp_path),
-                                        "--ablate", "colour"])
-    assert unknown.exit_code != 0 and "--ablate" in unknown.output and "'colour'" in unknown.output
+                                        "--ablate", "texture"])
+    assert unknown.exit_code != 0 and "--ablate" in unknown.output and "'texture'" in unknown.output
 
 
 def test_cv_over_two_packages_keeps_queries_of_the_same_id_apart(ws, tmp_path):
