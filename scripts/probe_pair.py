@@ -65,21 +65,13 @@ def scores(dump, head_path: Path) -> np.ndarray:
 def main(dump_path: Path, head_path: Path) -> None:
     from probe_region_crispness import auc  # scripts/ is on the path when run as a script
 
-    from kcs_kit.match import crossval, fusion
-    from kcs_kit.match.train import Analysed
+    from kcs_kit.match import fusion
 
     z = np.load(dump_path)
     s = scores(z, head_path)
     s = np.where(z["found"], s, -10.0)
     b = np.concatenate([[0], np.cumsum(z["counts"])])
     ids = z["design_ids"].tolist()
-    base_items, items = [], []
-    sig = 1 / (1 + np.exp(-s))
-    for i, (q, t) in enumerate(zip(z["query_id"], z["truth"], strict=True)):
-        lo, hi = b[i], b[i + 1]
-        f = z["feats"][lo:hi]
-        base_items.append(Analysed(str(q), tuple(ids[lo:hi]), f, z["qfeats"][i], str(t)))
-        items.append(Analysed(str(q), tuple(ids[lo:hi]), np.hstack([f, sig[lo:hi, None]]), z["qfeats"][i], str(t)))
     marknet = z["feats"][:, fusion.SIGNALS.index("marknet")]
     for name, v in {"pair": s, **{x: z["feats"][:, fusion.SIGNALS.index(x)] for x in
                                   ("marknet", "shape", "inliers")}}.items():
@@ -96,21 +88,42 @@ def main(dump_path: Path, head_path: Path) -> None:
         every, lookalike = auc(np.array(pos), np.array(neg)), auc(np.array(pos), np.array(alike))
         print(f"{name:8s} AUC of the true design against every other candidate {every:.3f}, "
               f"against marknet's best other candidate {lookalike:.3f}")
-    rows = crossval.cross_validate(base_items, ratios=RATIOS, feature_sets={"base": fusion.FEATURES})
-    saved = (fusion.SIGNALS, fusion.LEADS, fusion.DERIVED, fusion.FEATURES, fusion.BASE_OF)
-    try:
-        fusion.SIGNALS = (*fusion.SIGNALS, "pair")
-        for leads in (fusion.LEADS, (*fusion.LEADS, "pair")):
-            fusion.LEADS, fusion.DERIVED = leads, tuple(f"{x}_lead" for x in leads)
-            fusion.FEATURES = fusion.SIGNALS + fusion.DERIVED
-            fusion.BASE_OF = {**{x: x for x in fusion.SIGNALS}, **{f"{x}_lead": x for x in leads}}
-            name = "pair" + (" + lead" if "pair" in leads else "")
+    refit_with(z, 1 / (1 + np.exp(-s)), "pair")
+
+
+def refit_with(dump, extra: np.ndarray, signal: str) -> None:
+    """The fusion refitted out of fold (5 folds as ``kcs model cv``) on a dump's analyses without and with
+    ``extra`` (one value per candidate) as one more signal named ``signal``, and with its lead too; prints
+    reading, rejection, top-1 and ECE at RATIOS. Also used by ``probe_relief.py``."""
+    from probe_leads import _use  # scripts/ is on the path when run as a script
+
+    from kcs_kit.match import crossval, fusion
+    from kcs_kit.match.train import Analysed
+
+    b = np.concatenate([[0], np.cumsum(dump["counts"])])
+    ids = dump["design_ids"].tolist()
+    base_items, items = [], []
+    for i, (q, t) in enumerate(zip(dump["query_id"], dump["truth"], strict=True)):
+        lo, hi = b[i], b[i + 1]
+        f, qf, cands = dump["feats"][lo:hi], dump["qfeats"][i], tuple(ids[lo:hi])
+        base_items.append(Analysed(str(q), cands, f, qf, str(t)))
+        items.append(Analysed(str(q), cands, np.hstack([f, extra[lo:hi, None]]), qf, str(t)))
+    signals, leads = fusion.SIGNALS, fusion.LEADS
+    try:  # the dump's own signals (the first ones of today's: signals are only ever added at the end)
+        fusion.SIGNALS = signals[:dump["feats"].shape[1]]
+        _use(fusion, leads)
+        rows = crossval.cross_validate(base_items, ratios=RATIOS, feature_sets={"base": fusion.FEATURES})
+        fusion.SIGNALS = (*fusion.SIGNALS, signal)
+        for with_lead in (leads, (*leads, signal)):
+            _use(fusion, with_lead)
+            name = signal + (" + lead" if signal in with_lead else "")
             rows += crossval.cross_validate(items, ratios=RATIOS, feature_sets={name: fusion.FEATURES})
     finally:
-        fusion.SIGNALS, fusion.LEADS, fusion.DERIVED, fusion.FEATURES, fusion.BASE_OF = saved
+        fusion.SIGNALS = signals
+        _use(fusion, leads)
     for r in rows:
         m = r.metrics
-        print(f"{r.features:12s} {r.reject_ratio:g}: reading {m.reading_accuracy:.1%} rejection "
+        print(f"{r.features:14s} {r.reject_ratio:g}: reading {m.reading_accuracy:.1%} rejection "
               f"{m.rejection_accuracy:.1%} top-1 {m.top1:.1%} ECE {m.ece_top1:.3f}")
 
 

@@ -25,7 +25,6 @@ SIZE = 64  # working resolution (the dump's 96-px crops scaled by 2/3: the mark'
 ANGLES = 12
 SIZES = (1.0, 0.72)
 SHIFT = 12
-RATIOS = (0.2, 0.35, 0.5)
 
 
 def _prep_crop(crop: np.ndarray) -> np.ndarray:
@@ -194,36 +193,9 @@ def main(dump_path: Path, folders: list[Path], limit_kind: str | None = None) ->
         print(f"{group:18s} n={len(first):4d} relief first {np.mean(first) if first else 0:.1%}  AUC: "
               + ", ".join(line))
     if limit_kind is None:
-        refit(z, b, ids, rz)
+        from probe_pair import refit_with
 
-
-def refit(z, b, ids, extra: np.ndarray) -> None:
-    """The fusion refitted out of fold without and with the score as one more signal (and its lead)."""
-    from kcs_kit.match import crossval, fusion
-    from kcs_kit.match.train import Analysed
-
-    base_items, items = [], []
-    for i, (q, t) in enumerate(zip(z["query_id"], z["truth"], strict=True)):
-        lo, hi = b[i], b[i + 1]
-        f = z["feats"][lo:hi]
-        base_items.append(Analysed(str(q), tuple(ids[lo:hi]), f, z["qfeats"][i], str(t)))
-        items.append(Analysed(str(q), tuple(ids[lo:hi]), np.hstack([f, extra[lo:hi, None]]), z["qfeats"][i], str(t)))
-    rows = crossval.cross_validate(base_items, ratios=RATIOS, feature_sets={"base": fusion.FEATURES})
-    saved = (fusion.SIGNALS, fusion.LEADS, fusion.DERIVED, fusion.FEATURES, fusion.BASE_OF)
-    try:
-        fusion.SIGNALS = (*fusion.SIGNALS, "relief")
-        for leads in (fusion.LEADS, (*fusion.LEADS, "relief")):
-            fusion.LEADS, fusion.DERIVED = leads, tuple(f"{x}_lead" for x in leads)
-            fusion.FEATURES = fusion.SIGNALS + fusion.DERIVED
-            fusion.BASE_OF = {**{x: x for x in fusion.SIGNALS}, **{f"{x}_lead": x for x in leads}}
-            name = "relief" + (" + lead" if "relief" in leads else "")
-            rows += crossval.cross_validate(items, ratios=RATIOS, feature_sets={name: fusion.FEATURES})
-    finally:
-        fusion.SIGNALS, fusion.LEADS, fusion.DERIVED, fusion.FEATURES, fusion.BASE_OF = saved
-    for r in rows:
-        m = r.metrics
-        print(f"{r.features:14s} {r.reject_ratio:g}: reading {m.reading_accuracy:.1%} rejection "
-              f"{m.rejection_accuracy:.1%} top-1 {m.top1:.1%} ECE {m.ece_top1:.3f}")
+        refit_with(z, rz, "relief")
 
 
 if __name__ == "__main__":

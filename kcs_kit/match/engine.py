@@ -298,8 +298,6 @@ COLOUR_CHROMA_SHARE = 0.3  # this share of its chroma, is of that colour: light 
 # lightness and chroma together, much less its hue
 COLOUR_FULL = 0.25  # the colour signal is full when this share of a place's pixels has the registered colour
 COLOUR_SIDE = 256  # photos are looked at for colour at most this many pixels on their long side
-
-
 HUE_STEPS = 720  # a photo's hues are looked up in half-degree steps
 
 
@@ -687,13 +685,14 @@ class _Item:
             ver, where, scale = verified.get(d, (UNCHECKED, None, 1.0))
             in_text = 0.0
             place_args = (d, ver, where, scale, shape.get(d, 0.0), windows, shape_regions)
+            places = _places(*place_args)
             if not ocr.get(d):  # the design's name read: text expected
                 info = ctx.designs.get(d)
-                found = _in_text_anywhere(_places(*place_args), self.photos, seen.lines, info.title if info else d)
+                found = _in_text_anywhere(places, self.photos, seen.lines, info.title if info else d)
                 if found is not None:
                     in_text, text_lines[d] = found
             ab = ctx.colours.get(d)
-            colour = _colour_share(_places(*place_args), self.photos, colour_views, ab) if ab else 0.0
+            colour = _colour_share(places, self.photos, colour_views, ab) if ab else 0.0
             f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                          ctx.declaration_signals(self.decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
                          _agree(*place_args), d in ctx.titles.short, colour)
