@@ -113,6 +113,10 @@ class Settings:
     ocr_max_side: int = _f(640, "Longest side (pixels) of the photo RapidOCR's text detector looks at while matching "
                                 "(lines are then read from the full photo): on 120 fitting-set photos 640 found the "
                                 "brand word on 37, 960 and 1,600 on 35, at 0.27 / 0.41 / 0.75 s per query.")
+    ocr_relief: bool = _f(True, "Read words on each photo twice while matching: as is, and as the height recovered "
+                                "from its shading, where an embossed or debossed word (the surface's own colour) "
+                                "becomes a flat grey word (docs/MATCHING.md, Fusion v16). Costs one more text "
+                                "detection per photo.")
     ocr_engines: str = _f(
         "rapidocr,tesseract",
         "OCR engines to read text from photos, comma-separated, merged in this order: 'rapidocr' (Latin and "

@@ -328,6 +328,26 @@ def test_ocr_reads_the_name_printed_beside_a_tight_crop(ws):
     assert a.ocr_word.get(design_id) and design_id in [r[0] for r in a.rows]
 
 
+def test_ocr_also_reads_the_relief_of_each_photo_in_its_pixels(ws):
+    """settings.ocr_relief: each photo (or the officer's widened box) is read again as the height recovered from
+    its shading; a word stamped into the surface is read there, its box in the photo's own pixels."""
+    from test_relief import debossed_word, embossed
+
+    from kcs_kit.match.engine import analyse
+
+    more = embossed(np.zeros((1, 1), np.uint8), 200.0, size=(900, 300), seed=5)  # the same surface, nothing on it
+    photo = np.vstack([more, debossed_word(200.0, True)])  # the word 300 px lower
+    on, off = (dataclasses.replace(ws, match_ocr=True, ocr_relief=v) for v in (True, False))
+    assert not [w for w in analyse([photo], off).words if "KOREA" in w.text]
+    read = [w for w in analyse([photo], on).words if w.text == "KOREA"]
+    assert len(read) == 1, read
+    x0, y0, x1, y1 = read[0].box
+    assert 100 < x0 < 200 < 500 < x1 < 600 and 580 < y0 < 640 < 700 < y1 < 760, read[0].box
+    a = analyse([photo], on, crop="150,600,560,730")  # the officer's box around the word: read in its pixels
+    x0, y0, x1, y1 = next(w for w in a.words if w.text == "KOREA").box
+    assert 0 < x0 < 80 and 0 < y0 < 60 and 350 < x1 < 480 and 80 < y1 < 160, (x0, y0, x1, y1)  # word at 196, 630
+
+
 def test_exif_rotated_photo_is_read_upright(ws):
     design_id = ids(ws)[7]
     upright = scene(render(ws, design_id), seed=4)

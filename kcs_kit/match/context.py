@@ -287,7 +287,8 @@ def analysis_stamp(settings: Settings) -> tuple:
     # per-design arrays (marknet vectors, silhouettes): rewritten in place by kcs index build
     arrays = [f"{p}:{p.stat().st_mtime}" for kind in ("marknet", "shape")
               for p in sorted(settings.registry_dir.glob(f"{kind}-*.npz"))]
-    return (str(settings.workspace), *reg, *mtime, *arrays, settings.match_ocr, settings.ocr_max_side)
+    return (str(settings.workspace), *reg, *mtime, *arrays, settings.match_ocr, settings.ocr_max_side,
+            settings.ocr_relief)
 
 
 def _stamp(settings: Settings) -> tuple:

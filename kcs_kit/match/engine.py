@@ -6,8 +6,9 @@ Pipeline (every step is evidence on the result):
    marks); VLAD vectors of the whole photo and of a window pyramid query the image collection, visual words
    vote through an inverted file, marknet (our small CNN) scores every window, and the silhouettes of the
    photo's colour regions are compared with the drawings' up to rotation and mirroring (four shortlists);
-3. OCR words are matched to the designs' names (exact and trigram-fuzzy) and, with the officer's text, to
-   the text collection: more candidates and a strong signal;
+3. OCR words (read on each photo and on its relief, the height recovered from its shading: embossed words) are
+   matched to the designs' names (exact and trigram-fuzzy) and, with the officer's text, to the text
+   collection: more candidates and a strong signal;
 4. geometric verification of the shortlist against the feature store (ratio test + RANSAC homography);
 5. where each candidate was found: inside a line of ordinary text (not its name), and whether the stages
    agree on the place; declaration conditioning when a declaration is given (declared HS6 vs the design's
@@ -38,6 +39,7 @@ import numpy as np
 from kcs_kit.config import Settings
 from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
+from kcs_kit.embed.relief import relief_image
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError, SchemaError
 from kcs_kit.index.bow import TOP as BOW_TOP
@@ -57,7 +59,7 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-19"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-21"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
@@ -66,7 +68,8 @@ ANALYSIS_VERSION = "signals-19"  # 2: mirrored keypoint reading; 3: in_text, agr
 # 14: only the best VERIFY (10) of each image shortlist verified, the rest of its PER_LIST (30) kept unverified;
 # 15: four marknet scales (measured, not kept); 16: in_text over every stage's place, slanted lines' own size;
 # 17: two-letter lines as text (measured, not kept); 18: colour, the registered colour at the mark's places;
-# 19: colour's hues looked up in half-degree steps (a quarter of its time)
+# 19: colour's hues looked up in half-degree steps (a quarter of its time); 20: relief silhouettes (measured,
+# not kept); 21: OCR also reads the height recovered from each photo's shading (embossed and debossed words)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -495,11 +498,25 @@ def _load(photos: Sequence[PhotoInput], crop, settings: Settings) -> tuple[list[
     return loaded, views
 
 
+def _scaled(w: OcrWord, k: float) -> OcrWord:
+    """A word read on an image ``k`` times the size of the one it belongs to, in that one's pixels."""
+    x0, y0, x1, y1 = w.box
+    return replace(w, box=(x0 / k, y0 / k, x1 / k, y1 / k), height=w.height / k, length=w.length / k)
+
+
 def _read_words(ctx: MatchContext, views: list[_OcrView]) -> list[list[OcrWord]]:
-    """The OCR words of each photo, their boxes in that photo's pixels (outside it for words beside a crop)."""
-    lines = ctx.read_words([v.rgb for v in views])
+    """The OCR words of each photo, their boxes in that photo's pixels (outside it for words beside a crop).
+    With settings.ocr_relief each photo is read twice: as is, and as the height recovered from its shading
+    (``embed.relief``: an embossed or debossed word, the surface's own colour, becomes a flat grey word)."""
+    images = [v.rgb for v in views]
+    relief = ctx.settings.match_ocr and ctx.settings.ocr_relief
+    reliefs = [relief_image(v.rgb, side=ctx.settings.ocr_max_side) for v in views] if relief else []
+    lines = ctx.read_words(images + reliefs)
+    for i, (v, r) in enumerate(zip(views, reliefs, strict=False)):  # relief words in the photo's pixels, after
+        k = r.shape[1] / v.rgb.shape[1]
+        lines[i] = lines[i] + [_scaled(w, k) for w in lines[len(views) + i]]
     return [[replace(w, box=(w.box[0] - dx, w.box[1] - dy, w.box[2] - dx, w.box[3] - dy)) for w in ws]
-            for (dx, dy), ws in zip((v.offset for v in views), lines, strict=True)]
+            for (dx, dy), ws in zip((v.offset for v in views), lines[:len(views)], strict=True)]
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
