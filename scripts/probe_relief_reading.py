@@ -7,8 +7,8 @@ chance they add, on queries without a registered design:
   of 12 axes 15 degrees apart as an upper bound): the share of items with a region correlating >= 0.7 / 0.6 with
   the true drawing, the true drawing's rank among the hubness-corrected silhouette scores of all designs (colour
   regions alone, and with the relief regions), and on photos without a design the best such score.
-* ``ocr``: RapidOCR on the relief image at 640 px: on how many items it reads the true design's name (the
-  matcher's own name lookup), and on how many photos without a design it reads some registered name.
+* ``ocr``: matching's OCR on the relief image (at ``ocr_max_side``, 640 px): on how many items it reads the true
+  design's name (the matcher's own name lookup), and on how many photos without a design some registered name.
 
 Usage (each query package as ``kcs bench photos`` writes it; N items of each group):
 
@@ -92,21 +92,18 @@ def silhouettes(folders: list[str], n: int) -> None:
 
 def ocr(folders: list[str], n: int) -> None:
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.ocr_rapid import RapidOcrEngine
     from kcs_kit.embed.relief import relief_image
     from kcs_kit.match.context import get_context
     from kcs_kit.match.photo import load_photo
 
-    ctx = get_context(load_settings())
-    engine = RapidOcrEngine(det_limit_side_len=640, threads=1)
+    ctx = get_context(load_settings())  # matching's own OCR engine, at its ocr_max_side
+    side = ctx.settings.ocr_max_side
     groups = _groups(folders, n, set(ctx.designs))
     for name, qs in groups.items():
         named = other = 0
         for q in qs:
-            words = []
-            for p in q.photos:
-                rgb = load_photo(str(p)).rgb
-                words += engine.read(relief_image(rgb, side=640))
+            reliefs = [relief_image(load_photo(str(p)).rgb, side=side) for p in q.photos]
+            words = [w for ws in ctx.read_words(reliefs) for w in ws]
             scores, _ = ctx.titles.lookup(words) if words else ({}, {})
             named += bool(q.design_id) and scores.get(q.design_id, 0.0) > 0
             other += bool(set(scores) - {q.design_id})

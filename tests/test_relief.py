@@ -5,9 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from test_shape import _corr, _letter_f
 
 from kcs_kit.embed.relief import light_axis, relief_image, shading
-from kcs_kit.embed.shape import ShapeIndex, describe, photo_regions
+from kcs_kit.embed.shape import describe, photo_regions
 from kcs_kit.embed.testkit import render_text
 
 
@@ -30,25 +31,12 @@ def embossed(mask: np.ndarray, light_deg: float, *, sunk: bool = False, seed: in
     return np.clip(grey[..., None] * np.array([1.0, 0.75, 0.55]), 0, 255).astype(np.uint8)
 
 
-def _letter_f(size: int = 200) -> np.ndarray:
-    m = np.zeros((size, size), np.uint8)
-    m[30:170, 50:80] = 1
-    m[30:60, 80:160] = 1
-    m[90:115, 80:130] = 1
-    m[140:160, 90:110] = 1
-    return m
-
-
 def _badge(size: int = 220) -> np.ndarray:
     """A ring around a triangle: edges of every direction (the light's axis is then found without bias)."""
     m = np.zeros((size, size), np.uint8)
     cv2.circle(m, (size // 2, size // 2), size // 2 - 8, 1, 14)
     cv2.fillPoly(m, [np.array([[60, 150], [110, 55], [160, 150]], np.int32)], 1)
     return m
-
-
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(ShapeIndex(np.array(["b"]), b[None]).correlations(a[None])[0, 0])
 
 
 def _best(photo: np.ndarray, drawing: np.ndarray) -> tuple[float, tuple]:

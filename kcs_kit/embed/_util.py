@@ -31,6 +31,26 @@ def one_thread_each() -> None:
     ONE_THREAD = True  # the ONNX Runtime sessions follow it (library_threads)
 
 
+def opencv() -> ModuleType:
+    """OpenCV on one thread: parallelism comes from the match threads and worker processes; OpenCV's own pool
+    would only contend with them."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
+def at_most(image: np.ndarray, side: int) -> tuple[np.ndarray, float]:
+    """``image`` reduced (area averaging) so that its longer side is at most ``side`` px, never enlarged, and the
+    scale applied (1.0: the image itself)."""
+    h, w = image.shape[:2]
+    s = min(1.0, side / max(h, w))
+    if s == 1.0:
+        return image, s
+    cv2 = opencv()
+    return cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA), s
+
+
 def library_threads(wanted: int = 0) -> int:
     """Threads for a library's own pool (ONNX Runtime): 1 in a worker process that shares the cores with
     others (``one_thread_each``), else ``wanted`` (0: the library's default, all cores)."""

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kcs_kit.embed._util import opencv
 from kcs_kit.errors import IndexNotBuiltError, KcsError
 
 NAME = "local-vlad"
@@ -86,17 +87,10 @@ def mirrored(f: LocalFeatures) -> LocalFeatures | None:
     return LocalFeatures(kp, np.ascontiguousarray(f.descriptors[:, _MIRROR_PERM]), f.width, f.height)
 
 
-def _cv2():
-    import cv2
-
-    cv2.setNumThreads(1)  # parallelism comes from processes; threads here only contend
-    return cv2
-
-
 def to_gray(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim == 2:
         return rgb
-    return _cv2().cvtColor(np.ascontiguousarray(rgb[..., :3]), _cv2().COLOR_RGB2GRAY)
+    return opencv().cvtColor(np.ascontiguousarray(rgb[..., :3]), opencv().COLOR_RGB2GRAY)
 
 
 def grid_level(size: float) -> int:
@@ -121,7 +115,7 @@ def extract_features(image: np.ndarray, *, max_side: int = 320, n_features: int 
     Small images are enlarged to at least 160 px; where the detector finds fewer than ``min_keypoints``
     (flat or smooth images), dense SIFT on a grid is added so that the image still has a description.
     """
-    cv2 = _cv2()
+    cv2 = opencv()
     gray = to_gray(image)
     if invert:
         gray = 255 - gray
@@ -229,7 +223,7 @@ def vlad(desc: np.ndarray, centroids: np.ndarray) -> np.ndarray:
 def learn_codebook(descriptor_sets: Sequence[np.ndarray], *, k: int = 64, dim: int = 256, seed: int = 42,
                    max_descriptors: int = 150_000) -> Codebook:
     """k-means codebook over RootSIFT descriptors, then PCA-whitening of the sets' VLADs to ``dim``."""
-    cv2 = _cv2()
+    cv2 = opencv()
     sets = [d for d in descriptor_sets if len(d)]
     if len(sets) < 8:
         raise KcsError(f"learning the local codebook: expected features from at least 8 images, found {len(sets)}",

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kcs_kit.embed._util import at_most, opencv
+
 BASE_SIDE = 320  # the side the constants below are given at; they scale with the side asked for
 RELIEF_LAMBDA = 0.01  # (radians per pixel)^2 at BASE_SIDE: heights up to ~60 px across are kept
 RELIEF_FLAT = 12.0  # sigma (px at BASE_SIDE) of the blur removed first: the product's own shading and lighting
@@ -35,17 +37,10 @@ RELIEF_DARK = 8.0  # added to 0-255 grey levels before the logarithm: sensor noi
 RELIEF_SPREAD = 0.25  # the least height range stretched to 0-255 (photos: 1-9; a flat one with noise: 0.05)
 
 
-def _cv2():
-    import cv2
-
-    cv2.setNumThreads(1)
-    return cv2
-
-
 def light_axis(shading: np.ndarray) -> float:
     """The axis (radians, -pi/2..pi/2) along which a relief's shading (high-passed log-intensity) varies most:
     the main axis of its gradients' structure tensor."""
-    cv2 = _cv2()
+    cv2 = opencv()
     d = cv2.GaussianBlur(np.asarray(shading, np.float32), (0, 0), 1.0)
     gx, gy = cv2.Sobel(d, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(d, cv2.CV_32F, 0, 1, ksize=3)
     jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
@@ -54,12 +49,8 @@ def light_axis(shading: np.ndarray) -> float:
 
 def shading(rgb: np.ndarray, side: int = BASE_SIDE) -> np.ndarray:
     """The photo at most ``side`` px as high-passed log-intensity (float32): what a relief's slopes change."""
-    cv2 = _cv2()
-    h, w = rgb.shape[:2]
-    s = min(1.0, side / max(h, w))
-    img = np.ascontiguousarray(rgb, dtype=np.uint8)
-    if s < 1:
-        img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    cv2 = opencv()
+    img, _s = at_most(np.ascontiguousarray(rgb, dtype=np.uint8), side)
     g = np.log(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) + RELIEF_DARK)
     return g - cv2.GaussianBlur(g, (0, 0), RELIEF_FLAT * side / BASE_SIDE)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kcs_kit.embed._util import at_most, opencv
 from kcs_kit.embed.base import best_per_design, place_hubness
 
 VERSION = "2"  # of the descriptor: stored descriptors of another version are rebuilt
@@ -54,13 +55,6 @@ GROUP_GAP = 0.05
 HUB_WEIGHT = 0.5  # as in CSLS: 2 cos - r_region - r_design, halved
 
 
-def _cv2():
-    import cv2
-
-    cv2.setNumThreads(1)
-    return cv2
-
-
 def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r = (np.arange(NR * SUB) + 0.5) / (NR * SUB) * RMAX
     t = (np.arange(NT * SUB) + 0.5) / (NT * SUB) * 2 * np.pi
@@ -76,7 +70,7 @@ _GX, _GY, _W = _grid()
 def describe(mask: np.ndarray) -> np.ndarray | None:
     """The (2 NR, NT) polar grids of a binary silhouette and of its outline, each zero-mean and of norm
     1/sqrt(2) (so the whole is unit-norm), or None when the silhouette is too small or a line."""
-    cv2 = _cv2()
+    cv2 = opencv()
     ys, xs = np.nonzero(mask)
     if len(xs) < 30:
         return None
@@ -112,12 +106,7 @@ def describe(mask: np.ndarray) -> np.ndarray | None:
 
 def design_mask(gray: np.ndarray, side: int = 256) -> np.ndarray:
     """Silhouette of a dark-on-light registered drawing (uint8 0/1)."""
-    cv2 = _cv2()
-    h, w = gray.shape[:2]
-    s = side / max(h, w)
-    if s < 1:
-        gray = cv2.resize(gray, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    return (gray < 128).astype(np.uint8)
+    return (at_most(gray, side)[0] < 128).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -130,7 +119,7 @@ class Region:
 
 
 def _clusters(pix: np.ndarray, k: int) -> np.ndarray | None:
-    cv2 = _cv2()
+    cv2 = opencv()
     sample = pix[:: max(1, len(pix) // 8000)]
     rows = sample[np.lexsort(sample.T)]  # distinct colours (np.unique(axis=0) is ~10x slower)
     k = min(k, 1 + int(np.any(rows[1:] != rows[:-1], axis=1).sum()) if len(rows) else 0)
@@ -147,7 +136,7 @@ def _clusters(pix: np.ndarray, k: int) -> np.ndarray | None:
 def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
     """Sizeable connected components of each cluster, and groups of nearby components of one cluster: (pixels,
     mask) of each."""
-    cv2 = _cv2()
+    cv2 = opencv()
     hh, ww = labels.shape
     total = hh * ww
     gap = max(3, round(GROUP_GAP * max(hh, ww)))
@@ -186,11 +175,8 @@ def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS,
     """The photo as the region finder reads it (at most ``side`` px, median-filtered) and its candidate regions
     (colour-cluster components and groups of them), largest first, each with its mask at that size: at most
     ``limit``, of the MAX_REGIONS largest parts."""
-    cv2 = _cv2()
-    h, w = rgb.shape[:2]
-    s = min(1.0, side / max(h, w))
-    img = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA) \
-        if s < 1 else rgb
+    cv2 = opencv()
+    img, s = at_most(rgb, side)
     img = cv2.medianBlur(np.ascontiguousarray(img, dtype=np.uint8), 3)
     lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
     hh, ww = img.shape[:2]

@@ -37,6 +37,7 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from kcs_kit.config import Settings
+from kcs_kit.embed._util import at_most
 from kcs_kit.embed.base import OcrWord
 from kcs_kit.embed.local import LocalFeatures, read_all_ways
 from kcs_kit.embed.relief import relief_image
@@ -319,10 +320,7 @@ class _ColourView:
     def of(cls, photo: Photo) -> _ColourView:
         import cv2
 
-        h, w = photo.rgb.shape[:2]
-        k = min(1.0, COLOUR_SIDE / max(h, w))
-        small = cv2.resize(photo.rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA) \
-            if k < 1 else photo.rgb
+        small, k = at_most(photo.rgb, COLOUR_SIDE)
         ab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
         hue = np.round(np.degrees(np.arctan2(ab[..., 1], ab[..., 0])) * (HUE_STEPS / 360)).astype(np.int32)
         return cls(hue % HUE_STEPS, np.hypot(ab[..., 0], ab[..., 1]), k)
@@ -508,15 +506,14 @@ def _read_words(ctx: MatchContext, views: list[_OcrView]) -> list[list[OcrWord]]
     """The OCR words of each photo, their boxes in that photo's pixels (outside it for words beside a crop).
     With settings.ocr_relief each photo is read twice: as is, and as the height recovered from its shading
     (``embed.relief``: an embossed or debossed word, the surface's own colour, becomes a flat grey word)."""
-    images = [v.rgb for v in views]
+    n = len(views)
     relief = ctx.settings.match_ocr and ctx.settings.ocr_relief
     reliefs = [relief_image(v.rgb, side=ctx.settings.ocr_max_side) for v in views] if relief else []
-    lines = ctx.read_words(images + reliefs)
-    for i, (v, r) in enumerate(zip(views, reliefs, strict=False)):  # relief words in the photo's pixels, after
-        k = r.shape[1] / v.rgb.shape[1]
-        lines[i] = lines[i] + [_scaled(w, k) for w in lines[len(views) + i]]
+    lines = ctx.read_words([v.rgb for v in views] + reliefs)
+    for i, (r, words) in enumerate(zip(reliefs, lines[n:], strict=True)):  # relief words in the photo's pixels
+        lines[i] = lines[i] + [_scaled(w, r.shape[1] / views[i].rgb.shape[1]) for w in words]
     return [[replace(w, box=(w.box[0] - dx, w.box[1] - dy, w.box[2] - dx, w.box[3] - dy)) for w in ws]
-            for (dx, dy), ws in zip((v.offset for v in views), lines[:len(views)], strict=True)]
+            for (dx, dy), ws in zip((v.offset for v in views), lines[:n], strict=True)]
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
