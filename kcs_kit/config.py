@@ -117,6 +117,10 @@ class Settings:
                                 "from its shading, where an embossed or debossed word (the surface's own colour) "
                                 "becomes a flat grey word (docs/MATCHING.md, Fusion v16). Costs one more text "
                                 "detection per photo.")
+    occluders: bool = _f(True, "Complete the silhouettes of marks that something lies across while matching: a "
+                               "finger, a strap or tape hides part of a mark, and the visible parts with the "
+                               "occluder's pixels inside their outline are one more region (docs/MATCHING.md, "
+                               "Fusion v17). Costs ~50-70 ms per photo on the silhouettes' thread.")
     ocr_engines: str = _f(
         "rapidocr,tesseract",
         "OCR engines to read text from photos, comma-separated, merged in this order: 'rapidocr' (Latin and "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -184,3 +186,62 @@ def test_bench_shortlists_reports_each_family_on_a_query_package(ws, tmp_path):
     assert out["recall"]["region"]["30"] >= 0.5
     assert out["union_30"] == 1.0 and out["union_30_region"] == 1.0 and out["by_kind"]["printed"][0] == 4
     assert rank_of({"a": 0.9, "b": 0.5, "c": 0.7}, "b") == 3 and rank_of({"a": 1.0}, "z") > 1000
+
+
+def _finger(photo: np.ndarray, y: int, height: int, reach: int) -> np.ndarray:
+    """``photo`` with a finger (a rounded bar of skin colour) lying across it from the left edge to ``reach``."""
+    out = photo.copy()
+    cv2.rectangle(out, (0, y), (reach, y + height), (205, 150, 120), -1)
+    cv2.circle(out, (reach, y + height // 2), height // 2, (205, 150, 120), -1)
+    return out
+
+
+@pytest.mark.parametrize("y,height", [(385, 70), (300, 60), (400, 50)])
+def test_a_mark_under_a_finger_is_completed_into_its_silhouette(y, height):
+    """A finger across the F's stem leaves a notched or cut F; the visible parts with the finger's pixels inside
+    their outline are one more region, which fits the F again. The other regions stay as they were."""
+    mark = np.full((200, 200, 3), 235, np.uint8)
+    mark[_letter_f() > 0] = (30, 60, 160)
+    clean = scene(mark, seed=3, frac=0.5)  # the F on a light label, 350 px, in the middle of a grey product
+    photo = _finger(clean, y, height, 440)  # from the left edge across the stem (x 362-415)
+    base = describe(_letter_f())
+    plain, full = photo_regions(photo), photo_regions(photo, occluded=True)
+    assert [r.box for r in full[:len(plain)]] == [r.box for r in plain]  # the completed ones come after
+    assert max(_corr(r.descriptor, base) for r in plain) < 0.65  # cut by the finger, no region fits the F
+    best = max(full[len(plain):], key=lambda r: _corr(r.descriptor, base))
+    assert _corr(best.descriptor, base) > 0.85
+    x0, y0, x1, y1 = best.box  # the F's box, not the finger's (which starts at the photo's edge)
+    assert 330 < x0 < 380 and 560 < x1 < 620 and 200 < y0 < 250 and 450 < y1 < 520, best.box
+    assert max(_corr(r.descriptor, base) for r in photo_regions(clean)) > 0.95
+
+
+def test_a_ground_around_a_mark_or_nothing_across_it_completes_nothing():
+    """Without anything across the mark nothing is completed: the label around the F (a part of another colour
+    that touches it and fills the space between its arms) surrounds it, so it is its ground, not an occluder;
+    nor is a bar that touches the mark from outside without entering its outline."""
+    mark = np.full((200, 200, 3), 235, np.uint8)
+    mark[_letter_f() > 0] = (30, 60, 160)
+    clean = scene(mark, seed=3, frac=0.5)
+    beside = _finger(clean, 600, 50, 300)  # below the label, touching nothing
+    for photo in (clean, beside):
+        assert [r.box for r in photo_regions(photo, occluded=True)] == [r.box for r in photo_regions(photo)]
+    assert photo_regions(np.full((200, 300, 3), 128, np.uint8), occluded=True) == []
+
+
+def test_matching_reads_marks_under_a_finger_with_the_occluders_setting(ws):
+    """settings.occluders reaches the silhouette stage: with a finger across each of the 20 registered marks, the
+    completed silhouettes put more of them first, and no design's own score falls."""
+    from kcs_kit.match.context import get_context
+    from kcs_kit.match.engine import _shape
+    from kcs_kit.match.photo import load_photo
+
+    first = {False: 0, True: 0}
+    for k, d in enumerate(sorted(store.active_design_ids(ws))):
+        photo = load_photo(_finger(scene(render(ws, d, "colour"), seed=k, frac=0.45), 330, 55, 450))
+        own = {}
+        for on in (False, True):
+            scores, _ = _shape(get_context(dataclasses.replace(ws, occluders=on)), [photo])
+            first[on] += max(scores, key=lambda x: scores[x]) == d
+            own[on] = scores[d]
+        assert own[True] >= own[False]
+    assert first[True] >= first[False] + 3, first

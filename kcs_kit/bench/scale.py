@@ -255,7 +255,7 @@ def _recall(big, qs, log: Callable[[str], None]) -> dict[str, tuple[float, int, 
         if big.marknet is not None:
             jobs["marknet"] = (big.marknet, big.marknet.encoder.photo_windows(rgb)[0])
         if big.shapes is not None:
-            jobs["silhouettes"] = (big.shapes, photo_regions(rgb))
+            jobs["silhouettes"] = (big.shapes, photo_regions(rgb, occluded=big.settings.occluders))
         for name, (index, places) in jobs.items():
             got = []
             for p in (probes, 10 ** 9):  # every list probed: the exhaustive search

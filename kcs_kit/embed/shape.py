@@ -53,6 +53,21 @@ MAX_REGIONS = 96
 # instead of 52.3% (hubness rebuilt); the best score on 120 photos without a registered mark: 0.095 -> 0.099.
 GROUP_GAP = 0.05
 HUB_WEIGHT = 0.5  # as in CSLS: 2 cos - r_region - r_design, halved
+# Occluders (v17): a finger holding the item, a strap or tape lies across the mark and hides part of it, and what
+# is left is another silhouette (a notch, or two halves). A part of one colour that touches parts of another
+# colour is taken as an occluder of those parts when it hides between HIDDEN (of their area) inside their convex
+# hull, reaches out of the hull (it comes from beyond the mark) and covers at most OCCLUDER_RING of a ring around
+# the hull (a ground surrounds the mark; an object across it crosses the ring once or twice). The parts with the
+# pixels the occluder hides inside their hull are one more region (``_completed``).
+OCCLUDER_MAX = 0.25  # share of the photo: larger parts are grounds, not objects across a mark
+HIDDEN = (0.03, 0.6)
+OCCLUDER_RING = 0.4
+RING_WIDTH = 0.08  # of the square root of the hull's area
+MAX_COMPLETED = 32
+# Regions compared with the drawings at a time: the (turns x regions x drawings) arrays of a larger batch spill
+# out of the processor's cache (60 held-out photos' regions, 44 on average, against 3,403 drawings: 144 ms per
+# photo in one batch, 73 ms in batches of 24; the correlations differ by float rounding, < 1e-6).
+REGION_CHUNK = 24
 
 
 def _grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -133,15 +148,16 @@ def _clusters(pix: np.ndarray, k: int) -> np.ndarray | None:
     return ((centers * centers).sum(1)[None, :] - 2 * (pix @ centers.T)).argmin(1)
 
 
-def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
+def _components(labels: np.ndarray, ids, clusters: list | None = None) -> list[tuple[int, np.ndarray]]:
     """Sizeable connected components of each cluster, and groups of nearby components of one cluster: (pixels,
-    mask) of each."""
+    mask) of each. Each cluster's components are added to ``clusters`` if given (for ``_completed``)."""
     cv2 = opencv()
     hh, ww = labels.shape
     total = hh * ww
     gap = max(3, round(GROUP_GAP * max(hh, ww)))
     group_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (gap, gap))
     masks: list[tuple[int, np.ndarray]] = []
+    clusters = [] if clusters is None else clusters
     for lab_id in ids:
         m = (labels == lab_id).astype(np.uint8)
         n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
@@ -149,6 +165,8 @@ def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
         lo, hi = max(8, MIN_PART * total), MAX_AREA * total
         parts = [i for i in range(1, n) if lo <= stats[i, cv2.CC_STAT_AREA] <= hi
                  and not (stats[i, cv2.CC_STAT_WIDTH] >= 0.97 * ww and stats[i, cv2.CC_STAT_HEIGHT] >= 0.97 * hh)]
+        group_of = np.zeros(n, np.int64)  # part -> its group (0: none)
+        clusters.append((comp, stats, parts, group_of))
         for i in parts:
             if stats[i, cv2.CC_STAT_AREA] >= MIN_AREA * total:
                 masks.append((int(stats[i, cv2.CC_STAT_AREA]), comp == i))
@@ -161,7 +179,6 @@ def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
         # per group: its pixels (of the parts) and how many parts it joins, counted once for all groups
         g_of = gcomp[grouped]
         pixels = np.bincount(g_of, minlength=gn)
-        group_of = np.zeros(n, np.int64)
         group_of[comp[grouped]] = g_of  # a part is connected: all of it lies in one group
         joined = np.bincount(group_of[parts], minlength=gn)
         for g in range(1, gn):
@@ -170,41 +187,131 @@ def _components(labels: np.ndarray, ids) -> list[tuple[int, np.ndarray]]:
     return masks
 
 
-def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
-                 ) -> tuple[np.ndarray, list[tuple[Region, np.ndarray]]]:
+def _completed(clusters: list[tuple[np.ndarray, np.ndarray, list[int], np.ndarray]], total: int
+               ) -> list[tuple[int, np.ndarray]]:
+    """Marks completed under an occluder: for every part O of one cluster (at most OCCLUDER_MAX of the photo) and
+    every other cluster, each part of that cluster that touches O, all of them together, and the groups they
+    belong to (a word's letters), with the pixels of O inside their convex hull, when O hides HIDDEN of them
+    there, reaches out of the hull at least half as far and covers at most OCCLUDER_RING of a ring around it.
+    ``clusters``: (component labels, their stats, parts, each part's group) of each cluster. Each candidate is
+    worked out in the box around it and its occluder (most are small)."""
+    cv2 = opencv()
+    touch = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))  # within 2 px: seams of blur and JPEG between them
+    hh, ww = clusters[0][0].shape if clusters else (0, 0)
+    out: list[tuple[int, np.ndarray]] = []
+    seen: set[tuple] = set()
+    hulls: dict[tuple[int, int], np.ndarray] = {}
+
+    def hull_of(cj: int, i: int) -> np.ndarray:  # a part's convex hull (points in the photo), computed once
+        if (cj, i) not in hulls:
+            comp2, stats2 = clusters[cj][0], clusters[cj][1]
+            x, y, w, h = (int(v) for v in stats2[i, :4])
+            hulls[cj, i] = cv2.convexHull(cv2.findNonZero((comp2[y:y + h, x:x + w] == i).astype(np.uint8))) + (x, y)
+        return hulls[cj, i]
+
+    for ci, (comp, stats, parts, _groups) in enumerate(clusters):
+        for o in parts:
+            x, y, w, h, area = (int(v) for v in stats[o])
+            if not MIN_AREA * total <= area <= OCCLUDER_MAX * total:
+                continue
+            y0, y1, x0, x1 = max(0, y - 2), min(hh, y + h + 2), max(0, x - 2), min(ww, x + w + 2)
+            near = cv2.dilate((comp[y0:y1, x0:x1] == o).astype(np.uint8), touch).astype(bool)
+            for cj, (comp2, stats2, parts2, group_of) in enumerate(clusters):
+                if cj == ci:
+                    continue
+                hit = [int(i) for i in np.intersect1d(comp2[y0:y1, x0:x1][near], parts2)]
+                if not hit:
+                    continue
+                groups = np.setdiff1d(group_of[hit], [0])
+                members = np.asarray(parts2)[np.isin(group_of[parts2], groups)].tolist() if len(groups) else []
+                joined = sorted(set(hit) | set(members))
+                for group in [[i] for i in hit] + [g for g in (hit, joined) if len(g) > 1]:
+                    key = (cj, *group, ci, o)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    size = int(stats2[group, cv2.CC_STAT_AREA].sum())
+                    if not MIN_AREA * total <= size <= MAX_AREA * total:
+                        continue
+                    pts = np.concatenate([hull_of(cj, i) for i in group])
+                    done = _under(comp2, group, cv2.convexHull(pts), comp, o, stats[o], size)
+                    if done is not None:
+                        out.append(done)
+    return out
+
+
+def _under(marks: np.ndarray, group: list[int], hull_pts: np.ndarray, occluders: np.ndarray, o: int,
+           o_stats: np.ndarray, size: int) -> tuple[int, np.ndarray] | None:
+    """The parts ``group`` of the labels ``marks`` (their convex hull ``hull_pts``) with the pixels of part ``o``
+    of ``occluders`` inside that hull, (pixels, full-size mask), if ``o`` occludes them (``_completed``), else
+    None."""
+    cv2 = opencv()
+    if cv2.contourArea(hull_pts) < (1 + HIDDEN[0]) * size:  # no room in the hull for anything hidden
+        return None
+    hh, ww = marks.shape
+    hx, hy, hw, hh_ = cv2.boundingRect(hull_pts)
+    ox, oy, ow, oh = (int(v) for v in o_stats[:4])
+    pad = 2 + round(RING_WIDTH * np.sqrt(size) * 2)  # room for the ring around the hull
+    x0, y0 = max(0, min(hx, ox) - pad), max(0, min(hy, oy) - pad)
+    x1, y1 = min(ww, max(hx + hw, ox + ow) + pad), min(hh, max(hy + hh_, oy + oh) + pad)
+    occluder = occluders[y0:y1, x0:x1] == o
+    hull = np.zeros(occluder.shape, np.uint8)
+    cv2.fillConvexPoly(hull, hull_pts - (x0, y0), 1)
+    inside = occluder & hull.astype(bool)
+    hidden = int(np.count_nonzero(inside))
+    if not HIDDEN[0] * size <= hidden <= HIDDEN[1] * size or int(o_stats[4]) - hidden < 0.5 * hidden:
+        return None
+    k = max(1, round(RING_WIDTH * np.sqrt(np.count_nonzero(hull))))
+    ring = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))) > hull
+    if np.count_nonzero(occluder & ring) > OCCLUDER_RING * max(1, int(np.count_nonzero(ring))):
+        return None
+    full = np.zeros(marks.shape, bool)
+    full[y0:y1, x0:x1] = np.isin(marks[y0:y1, x0:x1], group) | inside
+    return size + hidden, full
+
+
+def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS,
+                 occluded: bool = False) -> tuple[np.ndarray, list[tuple[Region, np.ndarray]]]:
     """The photo as the region finder reads it (at most ``side`` px, median-filtered) and its candidate regions
     (colour-cluster components and groups of them), largest first, each with its mask at that size: at most
-    ``limit``, of the MAX_REGIONS largest parts."""
+    ``limit``, of the MAX_REGIONS largest parts. With ``occluded``, then up to MAX_COMPLETED marks completed under
+    an occluder (``_completed``), largest first."""
     cv2 = opencv()
     img, s = at_most(rgb, side)
     img = cv2.medianBlur(np.ascontiguousarray(img, dtype=np.uint8), 3)
     lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
     hh, ww = img.shape[:2]
     masks: list[tuple[int, np.ndarray]] = []
+    completed: list[tuple[int, np.ndarray]] = []  # marks completed under an occluder (``occluded``)
     # two readings of the colours: all of Lab, and chroma first (lightness down-weighted), so a foil or
     # shaded mark whose lightness varies across it still comes out as one region
     for weight, k in ((1.0, clusters), (0.3, max(3, clusters - 2))):
         labels = _clusters(lab * np.array([weight, 1.0, 1.0], np.float32), k)
         if labels is not None:
-            masks += _components(labels.reshape(hh, ww), range(int(labels.max()) + 1))
+            parts: list = []  # each cluster's components, for the occluders among them
+            masks += _components(labels.reshape(hh, ww), range(int(labels.max()) + 1), parts)
+            completed += _completed(parts, hh * ww) if occluded else []
     masks.sort(key=lambda am: -am[0])
     total = hh * ww
-    out = []
-    for _area, mm in masks[:MAX_REGIONS]:
-        ys, xs = np.nonzero(mm)
-        x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
-        d = describe(mm[y0:y1, x0:x1])
-        if d is not None:
-            out.append((Region(d, (x0 / s, y0 / s, x1 / s, y1 / s), len(xs) / total), mm))
-            if len(out) >= limit:
-                break
+    out: list[tuple[Region, np.ndarray]] = []
+    for group, most in ((masks[:MAX_REGIONS], limit), (sorted(completed, key=lambda am: -am[0]), MAX_COMPLETED)):
+        kept = 0  # the completed marks after the others, up to MAX_COMPLETED: they crowd none of them out
+        for _area, mm in group:
+            ys, xs = np.nonzero(mm)
+            x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+            d = describe(mm[y0:y1, x0:x1])
+            if d is not None:
+                out.append((Region(d, (x0 / s, y0 / s, x1 / s, y1 / s), len(xs) / total), mm))
+                kept += 1
+                if kept >= most:
+                    break
     return img, out
 
 
-def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS
-                  ) -> list[Region]:
+def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS,
+                  occluded: bool = False) -> list[Region]:
     """Candidate mark regions of a photo, largest first (``region_masks`` without the masks)."""
-    return [r for r, _mask in region_masks(rgb, side=side, clusters=clusters, limit=limit)[1]]
+    return [r for r, _mask in region_masks(rgb, side=side, clusters=clusters, limit=limit, occluded=occluded)[1]]
 
 
 def magnitudes(descriptors: np.ndarray) -> np.ndarray:
@@ -261,10 +368,12 @@ class ShapeIndex:
         return np.maximum(turned, mirrored).astype(np.float32)
 
     def correlations(self, regions: np.ndarray) -> np.ndarray:
-        """(m regions, n designs): the best correlation over all rotations and a mirror image."""
+        """(m regions, n designs): the best correlation over all rotations and a mirror image, REGION_CHUNK
+        regions at a time."""
         if not len(regions) or not self.n:
             return np.zeros((len(regions), self.n), np.float32)
-        return self._best_turn(self._spectra(regions), self._dconj)
+        return np.concatenate([self._best_turn(self._spectra(regions[i:i + REGION_CHUNK]), self._dconj)
+                               for i in range(0, len(regions), REGION_CHUNK)])
 
     def scores(self, regions: list[Region], only: set[str] | None = None) -> tuple[dict[str, float], dict[str, int]]:
         """Best shape correlation of every design over the regions, and which region gave it (at a large

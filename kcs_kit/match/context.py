@@ -280,7 +280,8 @@ def _registry_state(settings: Settings) -> tuple:
 
 def analysis_stamp(settings: Settings) -> tuple:
     """What the signals of a photo depend on, the fusion model aside: registry, codebook, visual words, the
-    per-design arrays and the OCR settings (a cache of analysed queries is valid while this is unchanged)."""
+    per-design arrays, the OCR and silhouette settings (a cache of analysed queries is valid while this is
+    unchanged)."""
     codebook = settings.registry_dir / CODEBOOK
     reg = _registry_state(settings)
     mtime = [p.stat().st_mtime if p.exists() else 0 for p in (codebook, settings.registry_dir / MATRIX)]
@@ -288,7 +289,7 @@ def analysis_stamp(settings: Settings) -> tuple:
     arrays = [f"{p}:{p.stat().st_mtime}" for kind in ("marknet", "shape")
               for p in sorted(settings.registry_dir.glob(f"{kind}-*.npz"))]
     return (str(settings.workspace), *reg, *mtime, *arrays, settings.match_ocr, settings.ocr_max_side,
-            settings.ocr_relief)
+            settings.ocr_relief, settings.occluders)
 
 
 def _stamp(settings: Settings) -> tuple:

@@ -60,7 +60,7 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-21"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-22"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
@@ -70,7 +70,8 @@ ANALYSIS_VERSION = "signals-21"  # 2: mirrored keypoint reading; 3: in_text, agr
 # 15: four marknet scales (measured, not kept); 16: in_text over every stage's place, slanted lines' own size;
 # 17: two-letter lines as text (measured, not kept); 18: colour, the registered colour at the mark's places;
 # 19: colour's hues looked up in half-degree steps (a quarter of its time); 20: relief silhouettes (measured,
-# not kept); 21: OCR also reads the height recovered from each photo's shading (embossed and debossed words)
+# not kept); 21: OCR also reads the height recovered from each photo's shading (embossed and debossed words);
+# 22: silhouettes completed under an occluder (a finger, strap or tape across the mark; embed/shape.py)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -395,7 +396,7 @@ def _shape(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None,
         return {}, {}
 
     def score_photo(p: Photo) -> tuple:
-        regions = photo_regions(p.rgb)
+        regions = photo_regions(p.rgb, occluded=ctx.settings.occluders)
         return (*shapes.scores(regions, only), [r.box for r in regions])
 
     return _best_over_photos(photos, score_photo, start)
