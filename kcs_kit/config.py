@@ -120,7 +120,8 @@ class Settings:
     occluders: bool = _f(True, "Complete the silhouettes of marks that something lies across while matching: a "
                                "finger, a strap or tape hides part of a mark, and the visible parts with the "
                                "occluder's pixels inside their outline are one more region (docs/MATCHING.md, "
-                               "Fusion v17). Costs ~50-70 ms per photo on the silhouettes' thread.")
+                               "Fusion v17). Costs ~60-80 ms of region finding per photo, ~150 ms more in the "
+                               "silhouettes' stage while it shares the cores with OCR and marknet.")
     ocr_engines: str = _f(
         "rapidocr,tesseract",
         "OCR engines to read text from photos, comma-separated, merged in this order: 'rapidocr' (Latin and "

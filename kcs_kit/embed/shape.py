@@ -150,14 +150,14 @@ def _clusters(pix: np.ndarray, k: int) -> np.ndarray | None:
 
 def _components(labels: np.ndarray, ids, clusters: list | None = None) -> list[tuple[int, np.ndarray]]:
     """Sizeable connected components of each cluster, and groups of nearby components of one cluster: (pixels,
-    mask) of each. Each cluster's components are added to ``clusters`` if given (for ``_completed``)."""
+    mask) of each. If ``clusters`` is given, each cluster's (component labels, stats, parts, each part's group) is
+    added to it (what ``_completed`` looks for occluders in)."""
     cv2 = opencv()
     hh, ww = labels.shape
     total = hh * ww
     gap = max(3, round(GROUP_GAP * max(hh, ww)))
     group_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (gap, gap))
     masks: list[tuple[int, np.ndarray]] = []
-    clusters = [] if clusters is None else clusters
     for lab_id in ids:
         m = (labels == lab_id).astype(np.uint8)
         n, comp, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
@@ -166,7 +166,8 @@ def _components(labels: np.ndarray, ids, clusters: list | None = None) -> list[t
         parts = [i for i in range(1, n) if lo <= stats[i, cv2.CC_STAT_AREA] <= hi
                  and not (stats[i, cv2.CC_STAT_WIDTH] >= 0.97 * ww and stats[i, cv2.CC_STAT_HEIGHT] >= 0.97 * hh)]
         group_of = np.zeros(n, np.int64)  # part -> its group (0: none)
-        clusters.append((comp, stats, parts, group_of))
+        if clusters is not None:
+            clusters.append((comp, stats, parts, group_of))
         for i in parts:
             if stats[i, cv2.CC_STAT_AREA] >= MIN_AREA * total:
                 masks.append((int(stats[i, cv2.CC_STAT_AREA]), comp == i))
@@ -199,7 +200,6 @@ def _completed(clusters: list[tuple[np.ndarray, np.ndarray, list[int], np.ndarra
     touch = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))  # within 2 px: seams of blur and JPEG between them
     hh, ww = clusters[0][0].shape if clusters else (0, 0)
     out: list[tuple[int, np.ndarray]] = []
-    seen: set[tuple] = set()
     hulls: dict[tuple[int, int], np.ndarray] = {}
 
     def hull_of(cj: int, i: int) -> np.ndarray:  # a part's convex hull (points in the photo), computed once
@@ -225,12 +225,9 @@ def _completed(clusters: list[tuple[np.ndarray, np.ndarray, list[int], np.ndarra
                 groups = np.setdiff1d(group_of[hit], [0])
                 members = np.asarray(parts2)[np.isin(group_of[parts2], groups)].tolist() if len(groups) else []
                 joined = sorted(set(hit) | set(members))
-                for group in [[i] for i in hit] + [g for g in (hit, joined) if len(g) > 1]:
-                    key = (cj, *group, ci, o)
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    size = int(stats2[group, cv2.CC_STAT_AREA].sum())
+                # each touching part, all of them, their groups: each set once, in that order
+                for group in dict.fromkeys([(i,) for i in hit] + [tuple(g) for g in (hit, joined) if len(g) > 1]):
+                    size = int(stats2[list(group), cv2.CC_STAT_AREA].sum())
                     if not MIN_AREA * total <= size <= MAX_AREA * total:
                         continue
                     pts = np.concatenate([hull_of(cj, i) for i in group])
@@ -240,7 +237,7 @@ def _completed(clusters: list[tuple[np.ndarray, np.ndarray, list[int], np.ndarra
     return out
 
 
-def _under(marks: np.ndarray, group: list[int], hull_pts: np.ndarray, occluders: np.ndarray, o: int,
+def _under(marks: np.ndarray, group: tuple[int, ...], hull_pts: np.ndarray, occluders: np.ndarray, o: int,
            o_stats: np.ndarray, size: int) -> tuple[int, np.ndarray] | None:
     """The parts ``group`` of the labels ``marks`` (their convex hull ``hull_pts``) with the pixels of part ``o``
     of ``occluders`` inside that hull, (pixels, full-size mask), if ``o`` occludes them (``_completed``), else
@@ -266,7 +263,7 @@ def _under(marks: np.ndarray, group: list[int], hull_pts: np.ndarray, occluders:
     if np.count_nonzero(occluder & ring) > OCCLUDER_RING * max(1, int(np.count_nonzero(ring))):
         return None
     full = np.zeros(marks.shape, bool)
-    full[y0:y1, x0:x1] = np.isin(marks[y0:y1, x0:x1], group) | inside
+    full[y0:y1, x0:x1] = np.isin(marks[y0:y1, x0:x1], list(group)) | inside
     return size + hidden, full
 
 
@@ -281,6 +278,7 @@ def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS,
     img = cv2.medianBlur(np.ascontiguousarray(img, dtype=np.uint8), 3)
     lab = cv2.cvtColor(img, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
     hh, ww = img.shape[:2]
+    total = hh * ww
     masks: list[tuple[int, np.ndarray]] = []
     completed: list[tuple[int, np.ndarray]] = []  # marks completed under an occluder (``occluded``)
     # two readings of the colours: all of Lab, and chroma first (lightness down-weighted), so a foil or
@@ -288,11 +286,10 @@ def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS,
     for weight, k in ((1.0, clusters), (0.3, max(3, clusters - 2))):
         labels = _clusters(lab * np.array([weight, 1.0, 1.0], np.float32), k)
         if labels is not None:
-            parts: list = []  # each cluster's components, for the occluders among them
+            parts: list | None = [] if occluded else None  # each cluster's components, for the occluders among them
             masks += _components(labels.reshape(hh, ww), range(int(labels.max()) + 1), parts)
-            completed += _completed(parts, hh * ww) if occluded else []
+            completed += _completed(parts, total) if parts is not None else []
     masks.sort(key=lambda am: -am[0])
-    total = hh * ww
     out: list[tuple[Region, np.ndarray]] = []
     for group, most in ((masks[:MAX_REGIONS], limit), (sorted(completed, key=lambda am: -am[0]), MAX_COMPLETED)):
         kept = 0  # the completed marks after the others, up to MAX_COMPLETED: they crowd none of them out
@@ -310,7 +307,8 @@ def region_masks(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS,
 
 def photo_regions(rgb: np.ndarray, *, side: int = SIDE, clusters: int = CLUSTERS, limit: int = MAX_REGIONS,
                   occluded: bool = False) -> list[Region]:
-    """Candidate mark regions of a photo, largest first (``region_masks`` without the masks)."""
+    """Candidate mark regions of a photo, largest first, then any completed under an occluder (``region_masks``
+    without the masks)."""
     return [r for r, _mask in region_masks(rgb, side=side, clusters=clusters, limit=limit, occluded=occluded)[1]]
 
 
