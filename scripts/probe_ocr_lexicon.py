@@ -38,24 +38,10 @@ def _fold(character: list[str]) -> np.ndarray:
 
 
 def _lines(engine, rgb: np.ndarray, fold: np.ndarray) -> list[tuple[str, float, np.ndarray]]:
-    """(greedy text, confidence, (T, 37) folded probabilities) of each line RapidOCR finds in ``rgb``."""
-    import cv2
-
-    from kcs_kit.embed.ocr_rapid import _build
-
-    ocr = _build(engine.det_limit_side_len, 1)
-    h, w = rgb.shape[:2]
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
-    scale = min(1.0, engine.det_limit_side_len / max(h, w))
-    small = bgr if scale == 1 else cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    if min(small.shape[:2]) < 32:
-        return []
-    boxes, _ = ocr.auto_text_det(small)
-    if boxes is None or not len(boxes):
-        return []
-    quads = [np.asarray(b, np.float32) / np.float32(scale) for b in boxes]
-    crops, _, _ = ocr.text_cls(ocr.get_crop_img_list(bgr, quads))
-    rec = ocr.text_rec
+    """(greedy text, confidence, (T, 37) folded probabilities) of each line RapidOCR finds in ``rgb`` (found and
+    cut as matching's ``RapidOcrEngine.read`` does)."""
+    _quads, crops = engine.lines(rgb)
+    rec = engine._ocr().text_rec
     out = []
     for crop in crops:
         img = rec.resize_norm_img(crop, max(crop.shape[1] / crop.shape[0], 320 / 48))[np.newaxis].astype(np.float32)
@@ -72,14 +58,14 @@ def dump(out_path: Path, folders: list[Path]) -> None:
 
     from kcs_kit.embed._util import one_thread_each
 
-    jobs = [(str(f), r) for f in folders for r in csv.DictReader(open(f / "queries.csv"))]
+    rows = {(str(f), r["query_id"]): r for f in folders for r in csv.DictReader(open(f / "queries.csv"))}
+    jobs = [(f, r) for (f, _q), r in rows.items()]
     got = {}
     with get_context("spawn").Pool(2, one_thread_each) as pool:
         for i, (key, lines) in enumerate(pool.imap_unordered(_dump_job, jobs, chunksize=4)):
             got[key] = lines
             if i % 200 == 0:
                 print(i, "of", len(jobs), flush=True)
-    rows = {(str(f), r["query_id"]): r for f in folders for r in csv.DictReader(open(f / "queries.csv"))}
     pickle.dump({"rows": rows, "lines": got}, open(out_path, "wb"))
 
 
@@ -88,7 +74,7 @@ _CTX: dict = {}
 
 def _dump_job(args: tuple[str, dict]) -> tuple[tuple[str, str], list]:
     from kcs_kit.config import load_settings
-    from kcs_kit.embed.ocr_rapid import RapidOcrEngine, _build
+    from kcs_kit.embed.ocr_rapid import RapidOcrEngine
     from kcs_kit.embed.relief import relief_image
     from kcs_kit.match import engine
 
@@ -96,7 +82,7 @@ def _dump_job(args: tuple[str, dict]) -> tuple[tuple[str, str], list]:
     if not _CTX:
         _CTX["s"] = load_settings()
         _CTX["eng"] = RapidOcrEngine(det_limit_side_len=_CTX["s"].ocr_max_side, threads=1)
-        _CTX["fold"] = _fold(list(_build(_CTX["s"].ocr_max_side, 1).text_rec.postprocess_op.character))
+        _CTX["fold"] = _fold(list(_CTX["eng"]._ocr().text_rec.postprocess_op.character))
     s = _CTX["s"]
     try:
         _photos, views = engine._load([str(Path(folder) / p) for p in row["image_path"].split("|")],
@@ -156,6 +142,7 @@ def score(path: Path) -> None:
     designs = _designs(load_settings())
     titles = TitleIndex({d: i.title for d, i in designs.items()})
     ids = [d for d, i in designs.items() if len(norm(i.title)) >= MIN_LETTERS and norm(i.title).isascii()]
+    index = {d: k for k, d in enumerate(ids)}
     lexicon = Lexicon([np.array([ALPHABET.index(c) + 1 for c in norm(designs[d].title) if c in ALPHABET])
                        for d in ids])
     results = []
@@ -170,7 +157,7 @@ def score(path: Path) -> None:
                 best = np.maximum(best, lexicon.scores(p))
         top = int(best.argmax()) if len(ids) else 0
         results.append((key, truth, row.get("has_text", ""), bool(looked.get(truth)) if truth else bool(looked),
-                        ids[top], float(best[top]), float(best[ids.index(truth)]) if truth in ids else 0.0))
+                        ids[top], float(best[top]), float(best[index[truth]]) if truth in index else 0.0))
     pickle.dump(results, open(str(path) + ".scores", "wb"))
     pos = [r for r in results if r[1]]
     neg = [r for r in results if not r[1]]

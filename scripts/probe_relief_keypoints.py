@@ -39,14 +39,14 @@ def main(n: int, folders: list[Path]) -> None:
     from kcs_kit.embed._util import opencv
     from kcs_kit.embed.local import read_all_ways
     from kcs_kit.index.build import active_designs
-    from kcs_kit.index.features import FeatureStore
+    from kcs_kit.match.context import get_context
     from kcs_kit.match.engine import QUERY_FEATURES, QUERY_SIDE
     from kcs_kit.match.photo import load_photo
     from kcs_kit.match.verify import descriptors, verify_pair
 
     opencv()  # one thread
     settings = load_settings()
-    store = FeatureStore(settings)
+    ctx = get_context(settings)  # each design's views and their descriptors, read once (design_features)
     ids = active_designs(settings)["design_id"].to_list()
     rng = random.Random(0)
     out = []
@@ -60,8 +60,8 @@ def main(n: int, folders: list[Path]) -> None:
             for reads in ([f for f in read_all_ways(rgb, max_side=QUERY_SIDE, n_features=QUERY_FEATURES)
                            if f is not None and not f.dense], relief_readings(rgb)):
                 got = [(f, descriptors(f)) for f in reads]
-                inl = np.array([max((verify_pair(f, fd, v, descriptors(v), (rgb.shape[1], rgb.shape[0])).inliers
-                                     for f, fd in got for v in store.load(d).views), default=0) for d in pool])
+                inl = np.array([max((verify_pair(f, fd, v, vd, (rgb.shape[1], rgb.shape[0])).inliers
+                                     for f, fd in got for v, vd in ctx.design_features(d)), default=0) for d in pool])
                 row += [int(inl[0]), int(inl[1:].max()), int((inl[1:] >= inl[0]).sum())]
             out.append(row)
             print(folder.name, r["query_id"], r["design_id"], "photo: inliers, best random, designs at or above",

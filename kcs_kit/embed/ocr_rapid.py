@@ -76,24 +76,12 @@ class RapidOcrEngine:
         The detector looks at the photo reduced to ``det_limit_side_len`` (RapidOCR 1.4.4 itself ignores that
         limit and detects at up to 2,000 px); each line it finds is cut out of the full-resolution photo for
         the angle classifier and the recogniser, so small print keeps its detail."""
-        import cv2
-
         rgb = as_rgb(image, f"OCR engine {NAME}")
         height, width = rgb.shape[:2]
-        ocr = _build(self.det_limit_side_len, library_threads(self.threads) or -1)  # RapidOCR's -1: all cores
-        bgr = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR works in OpenCV's channel order
-        scale = min(1.0, self.det_limit_side_len / max(height, width))
-        small = bgr if scale == 1.0 else cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                                    interpolation=cv2.INTER_AREA)
-        if min(small.shape[:2]) < 32:  # the detector's network needs a few cells each way
+        quads, crops = self.lines(rgb)
+        if not quads:
             return []
-        boxes, _elapsed = ocr.auto_text_det(small)
-        if boxes is None or not len(boxes):
-            return []
-        quads = [np.asarray(b, np.float32) / np.float32(scale) for b in boxes]
-        crops = ocr.get_crop_img_list(bgr, quads)
-        crops, _cls, _t = ocr.text_cls(crops)
-        rec, _t = ocr.text_rec(crops)
+        rec, _t = self._ocr().text_rec(crops)
         words = []
         for quad, r in zip(quads, rec, strict=True):
             text = str(r[0]).strip()
@@ -101,6 +89,31 @@ class RapidOcrEngine:
             if text and confidence >= self.min_confidence:
                 words.append(OcrWord(text, _box(quad, width, height), confidence, NAME, *_sides(quad)))
         return sorted(words, key=lambda w: (w.box[1], w.box[0]))
+
+    def _ocr(self) -> Any:
+        return _build(self.det_limit_side_len, library_threads(self.threads) or -1)  # RapidOCR's -1: all cores
+
+    def lines(self, rgb: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The text lines the detector finds in an RGB image: each line's quadrilateral (pixels of ``rgb``) and
+        its crop from the full-resolution image, turned upright by the angle classifier, ready for the
+        recogniser (``read`` recognises them; ``scripts/probe_ocr_lexicon.py`` reads the recogniser's
+        probabilities)."""
+        import cv2
+
+        height, width = rgb.shape[:2]
+        ocr = self._ocr()
+        bgr = np.ascontiguousarray(rgb[..., ::-1])  # RapidOCR works in OpenCV's channel order
+        scale = min(1.0, self.det_limit_side_len / max(height, width))
+        small = bgr if scale == 1.0 else cv2.resize(bgr, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                                    interpolation=cv2.INTER_AREA)
+        if min(small.shape[:2]) < 32:  # the detector's network needs a few cells each way
+            return [], []
+        boxes, _elapsed = ocr.auto_text_det(small)
+        if boxes is None or not len(boxes):
+            return [], []
+        quads = [np.asarray(b, np.float32) / np.float32(scale) for b in boxes]
+        crops, _cls, _t = ocr.text_cls(ocr.get_crop_img_list(bgr, quads))
+        return quads, crops
 
 
 def _factory(settings: Any) -> RapidOcrEngine:
