@@ -137,8 +137,8 @@ def test_narrative_says_when_the_name_read_is_short(explained):
 
 
 def test_narrative_says_when_the_registered_colour_is_where_the_mark_is(explained):
-    """A full colour signal (the registered colour over a quarter of the mark's place) is said; a partial one
-    is not."""
+    """A full colour signal (the registered colour over a quarter more of the mark's place than of the ring around
+    it) is said; a partial one is not."""
     from kcs_kit.explain.narrative import narrate
     from kcs_kit.match.types import Evidence
 
@@ -148,7 +148,7 @@ def test_narrative_says_when_the_registered_colour_is_where_the_mark_is(explaine
         c = dataclasses.replace(x.candidate, evidence=(*rest, Evidence("colour", value, 1.2, "")))
         y = dataclasses.replace(x, candidate=c)
         assert ("registered colour covers much of the place" in narrate(y, "en")) is said
-        assert ("등록 색상입니다" in narrate(y, "ko")) is said
+        assert ("그 주변에는 훨씬 적습니다" in narrate(y, "ko")) is said
 
 
 def test_ocr_words_matched_to_the_mark():

@@ -445,7 +445,9 @@ def test_in_text_looks_at_every_stage_place():
 
 def test_colour_signal_finds_the_registered_colour_at_the_marks_place():
     """colour: the share of a place's pixels in the registered colour (its hue, so a shaded part counts),
-    full at COLOUR_FULL; black, white and grey registrations and bad codes give no colour to look for."""
+    full at COLOUR_FULL; black, white and grey registrations and bad codes give no colour to look for.
+    The signal (since v18) is the local value: how much more of the place has it than the ring around it (0 on a
+    product of that colour)."""
     from types import SimpleNamespace
 
     from kcs_kit.match.context import colour_ab
@@ -462,20 +464,32 @@ def test_colour_signal_finds_the_registered_colour_at_the_marks_place():
     photos = [SimpleNamespace(rgb=rgb, scale=0.5)]
     images: dict = {}
     on_mark, loose, elsewhere = (0, (200, 200, 600, 600)), (0, (0, 0, 1600, 1200)), (0, (1000, 800, 1400, 1000))
-    assert _colour_share([on_mark], photos, images, red) == 1.0
+    assert _colour_share([on_mark], photos, images, red) == (1.0, 1.0)  # all red, nothing red around it
     assert 0 in images and max(images[0].hue.shape) <= 256 and list(images[0].counts) == [red]  # once per photo
     for box in ((0, 0, 1600, 1200), (210, 330, 777, 901), (1001, 3, 1599, 1197)):  # counts = the pixels' share
         view, px = images[0], 0.5 * images[0].k
         x0, y0, x1, y1 = int(box[0] * px), int(box[1] * px), int(np.ceil(box[2] * px)), int(np.ceil(box[3] * px))
         turn = np.abs((view.hue / 2 - np.degrees(np.arctan2(red[1], red[0])) + 180) % 360 - 180)[y0:y1, x0:x1]
         near = (turn < 20) & (view.chroma[y0:y1, x0:x1] >= 0.3 * np.hypot(*red))
-        assert _colour_share([(0, box)], photos, images, red) == min(1.0, near.mean() / COLOUR_FULL)
+        assert _colour_share([(0, box)], photos, images, red)[0] == min(1.0, near.mean() / COLOUR_FULL)
     share = 40_000 / (800 * 600)  # the mark's pixels in the whole photo
-    assert abs(_colour_share([loose], photos, images, red) - share / COLOUR_FULL) < 0.03
-    assert _colour_share([elsewhere], photos, images, red) == 0.0
-    assert _colour_share([elsewhere, on_mark], photos, images, red) == 1.0  # the best of the places
-    assert _colour_share([elsewhere], photos, images, colour_ab("0078C8")) == 1.0
-    assert _colour_share([(0, (300, 300, 300, 900)), (None, None)], photos, images, red) == 0.0  # degenerate
+    colour, local = _colour_share([loose], photos, images, red)
+    assert abs(colour - share / COLOUR_FULL) < 0.03 and local == 0.0  # the whole photo: as red as itself
+    assert _colour_share([elsewhere], photos, images, red) == (0.0, 0.0)
+    assert _colour_share([elsewhere, on_mark], photos, images, red) == (1.0, 1.0)  # the best of the places
+    assert _colour_share([elsewhere], photos, images, colour_ab("0078C8"))[0] == 1.0
+    assert _colour_share([(0, (300, 300, 300, 900)), (None, None)], photos, images, red) == (0.0, 0.0)
+    # the same place on a red product: the registered colour everywhere, so at the mark and not around it: no
+    product = rgb.copy()
+    product[:, :] = (228, 0, 43)
+    product[150:250, 150:250] = (250, 250, 250)  # a white mark on it
+    colour, local = _colour_share([on_mark], [SimpleNamespace(rgb=product, scale=0.5)], {}, red)
+    assert colour == 1.0 and local == 0.0
+    mostly = np.full_like(rgb, (228, 0, 43))
+    mostly[:60] = 200  # a red product with a grey band along its top edge: the place's ring ~4/5 red
+    colour, local = _colour_share([on_mark], [SimpleNamespace(rgb=mostly, scale=0.5)], {}, red)
+    assert colour == 1.0 and 0.5 < local < 1.0  # the place is redder than its ring, by a fifth of its pixels
+
 
 def test_stages_agree_on_where_a_true_mark_is(ws):
     """agree: keypoints, silhouette and marknet's window land on the mark itself; other candidates' places

@@ -36,10 +36,11 @@ SIGNAL_NAMES = {  # signals the matcher may add later fall back to their own nam
     "in_text": ("the mark found inside ordinary text", "일반 문자열 안에서 찾은 상표"),
     "agree": ("the stages agreeing on where the mark is", "상표 위치에 대한 단계 간 일치"),
     "ocr_short": ("a short name read (common in ordinary text)", "짧은 명칭 인식 (일반 문자열에 흔함)"),
-    "colour": ("the registered colour where the mark is", "상표 위치의 등록 색상"),
+    "colour": ("the registered colour where the mark is, not around it", "주변이 아닌 상표 위치의 등록 색상"),
 }
 IN_TEXT_SAID = 0.5  # the narrative says so when at least this share of the matched region lies inside text
-COLOUR_SAID = 1.0  # ... and when the colour signal is full (the registered colour covers a quarter of the place)
+COLOUR_SAID = 1.0  # ... and when the colour signal is full (the registered colour covers a quarter more of the
+# place than of the ring around it)
 ROLE_NAMES = {"importer": ("importer", "수입자"), "seller": ("seller", "해외거래처"),
               "declarant": ("declarant", "신고인")}
 T = {
@@ -64,8 +65,9 @@ T = {
                 "the match may be a letter of ordinary text.",
                 "일치 영역의 {pct}가 디자인 명칭이 아닌 물품의 문자열 안에 있습니다: "
                 "일반 문자의 한 글자일 수 있습니다."),
-    "colour": ("The design's registered colour covers much of the place where the mark was found.",
-               "상표를 찾은 위치의 상당 부분이 디자인의 등록 색상입니다."),
+    "colour": ("The design's registered colour covers much of the place where the mark was found, and much less "
+               "of what is around it.",
+               "상표를 찾은 위치의 상당 부분이 디자인의 등록 색상이며, 그 주변에는 훨씬 적습니다."),
     "hs_exact": ("Declared HS {hs6} is one of the design's goods codes ({codes}).",
                  "신고 HS 부호 {hs6}은(는) 디자인의 지정 상품 부호({codes})에 포함됩니다."),
     "hs_chapter": ("Declared HS {hs6} is in the same chapter as the design's goods codes ({codes}).",

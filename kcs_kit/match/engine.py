@@ -60,7 +60,7 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-22"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-26"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
@@ -71,7 +71,9 @@ ANALYSIS_VERSION = "signals-22"  # 2: mirrored keypoint reading; 3: in_text, agr
 # 17: two-letter lines as text (measured, not kept); 18: colour, the registered colour at the mark's places;
 # 19: colour's hues looked up in half-degree steps (a quarter of its time); 20: relief silhouettes (measured,
 # not kept); 21: OCR also reads the height recovered from each photo's shading (embossed and debossed words);
-# 22: silhouettes completed under an occluder (a finger, strap or tape across the mark; embed/shape.py)
+# 22: silhouettes completed under an occluder (a finger, strap or tape across the mark; embed/shape.py);
+# 23, 24: keypoints on the relief, OCR lines read again on the opened photo (measured, not kept); 25: the colour
+# at the mark against the ring around it as a fifteenth signal (measured); 26: colour is that (Fusion v18)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -301,7 +303,10 @@ def _in_text_anywhere(places: list[tuple], photos: list[Photo], lines: list[list
 COLOUR_HUE = 20.0  # a pixel within this many degrees of the registered colour's CIELAB hue, and with at least
 COLOUR_CHROMA_SHARE = 0.3  # this share of its chroma, is of that colour: light and shadow change a colour's
 # lightness and chroma together, much less its hue
-COLOUR_FULL = 0.25  # the colour signal is full when this share of a place's pixels has the registered colour
+COLOUR_FULL = 0.25  # the colour signal is full when this share more of a place's pixels than of the ring around it
+# has the registered colour
+COLOUR_RING = 0.5  # the ring: the place grown by this share of its size on each side
+COLOUR_RING_LEAST = 0.25  # where the photo's edges leave a ring under this share of the place: the whole photo
 COLOUR_SIDE = 256  # photos are looked at for colour at most this many pixels on their long side
 HUE_STEPS = 720  # a photo's hues are looked up in half-degree steps
 
@@ -340,11 +345,15 @@ class _ColourView:
 
 
 def _colour_share(places: list[tuple], photos: list[Photo], views: dict[int, _ColourView],
-                  ab: tuple[float, float]) -> float:
-    """How much of the best of a design's places (photo, box in original pixels) has its registered colour ``ab``
-    (CIELAB a*, b*: the hue within COLOUR_HUE, some of its chroma), as a share of COLOUR_FULL, at most 1.
-    ``views`` caches each photo's ``_ColourView``."""
-    best = 0.0
+                  ab: tuple[float, float]) -> tuple[float, float]:
+    """(share, local) of a design's places (photo, box in original pixels) for its registered colour ``ab``
+    (CIELAB a*, b*: the hue within COLOUR_HUE, some of its chroma), each as a share of COLOUR_FULL, at most 1.
+    *share*: how much of the best place has the colour. *local*, the colour signal since v18: how much more of a
+    place has it than its surroundings (the place grown by COLOUR_RING of its size on each side; the whole photo
+    where that ring is small). A red product or background makes every red-registered design's places red, but
+    only a red mark makes its own place redder than what is around it. ``views`` caches each photo's
+    ``_ColourView``."""
+    best = local = 0.0
     for photo, box in places:
         if box is None or photo is None:
             continue
@@ -360,9 +369,19 @@ def _colour_share(places: list[tuple], photos: list[Photo], views: dict[int, _Co
         if x1 <= x0 or y1 <= y0:
             continue
         c = view.count(ab)
-        n = int(c[y1, x1]) - int(c[y0, x1]) - int(c[y1, x0]) + int(c[y0, x0])
-        best = max(best, n / ((y1 - y0) * (x1 - x0)))
-    return min(1.0, best / COLOUR_FULL)
+        n, area = _box_count(c, x0, y0, x1, y1), (y1 - y0) * (x1 - x0)
+        gx, gy = int((x1 - x0) * COLOUR_RING) + 1, int((y1 - y0) * COLOUR_RING) + 1
+        big = (max(0, x0 - gx), max(0, y0 - gy), min(w, x1 + gx), min(h, y1 + gy))
+        ring = (big[2] - big[0]) * (big[3] - big[1]) - area
+        around = (_box_count(c, *big) - n) / ring if ring >= COLOUR_RING_LEAST * area else int(c[h, w]) / (h * w)
+        best = max(best, n / area)
+        local = max(local, n / area - around)
+    return min(1.0, best / COLOUR_FULL), min(1.0, local / COLOUR_FULL)
+
+
+def _box_count(c: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> int:
+    """The count inside the box (x0, y0, x1, y1) of the integral image ``c``."""
+    return int(c[y1, x1]) - int(c[y0, x1]) - int(c[y1, x0]) + int(c[y0, x0])
 
 
 _NO_SCORE = -2.0  # a design's best marknet or silhouette score before any photo has scored it
@@ -707,7 +726,7 @@ class _Item:
                 if found is not None:
                     in_text, text_lines[d] = found
             ab = ctx.colours.get(d)
-            colour = _colour_share(places, self.photos, colour_views, ab) if ab else 0.0
+            colour = _colour_share(places, self.photos, colour_views, ab)[1] if ab else 0.0  # at the mark, not around
             f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                          ctx.declaration_signals(self.decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
                          _agree(*place_args), d in ctx.titles.short, colour)

@@ -38,8 +38,8 @@ BASE_OF = {**{s: s for s in SIGNALS}, **{f"{s}_lead": s for s in LEADS}}
 # counts against a candidate: its mark found inside a line of ordinary text is likely a letter of that text;
 # ocr_short (the OCR score again, for a name of at most 3 characters) takes back part of OCR's credit: 'EA',
 # '4D' or 'RED' read on an item are as often a chance piece of ordinary text as the brand; colour (the registered
-# colour covering part of the place where the mark was found) supports a candidate a little: counterfeits copy it
-# often, and products of that colour are common too.
+# colour covering more of the place where the mark was found than of the ring around it) supports a candidate a
+# little: counterfeits copy it often, and products of that colour are common too.
 PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
          "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0, "agree": 1.0,
          "ocr_short": -4.0, "colour": 1.0}
