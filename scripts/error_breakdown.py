@@ -6,11 +6,15 @@ on the other 4 folds (as ``kcs model cv``) and sorted into: *read* (the true des
 first), *missed* (never among the candidates); for queries without a registered design, *rejected* or *false
 alarm*. Seconds once the analyses are cached. With ``--sheet OUTCOME OUT.png`` it also draws the queries of
 one outcome (``missed``, ``below``, ``first, rejected``, ``false alarm``...) as a picture to look at: each
-photo beside the true drawing and the drawing read first, with its out-of-fold probability. Usage:
+photo beside the true drawing and the drawing read first, with its out-of-fold probability. With ``--without
+SIGNAL`` (repeatable) the fusion is fitted without that signal, its lead and its query signal, as ``kcs model cv
+--ablate`` does: the table as it was before a signal existed. Usage:
 
-    python scripts/error_breakdown.py RATIO QUERIES_DIR [QUERIES_DIR ...] [--sheet OUTCOME OUT.png [N]]
+    python scripts/error_breakdown.py RATIO QUERIES_DIR [QUERIES_DIR ...] [--without SIGNAL]
+        [--sheet OUTCOME OUT.png [N]]
     python scripts/error_breakdown.py 0.35 /tmp/photos-train /tmp/photos-train2 /tmp/photos-train3
     python scripts/error_breakdown.py 0.35 /tmp/photos-train --sheet missed /tmp/missed.png 48
+    python scripts/error_breakdown.py 0.35 /tmp/photos-train /tmp/photos-train2 --without marknet_peak
 """
 
 import csv
@@ -25,16 +29,17 @@ COLUMNS = ("read", "first, rejected", "below", "missed", "rejected", "false alar
 CELL = 150  # px of each picture in a sheet
 
 
-def outcomes(ratio: float, folders: list[Path]) -> list[dict]:
+def outcomes(ratio: float, folders: list[Path], without: tuple[str, ...] = ()) -> list[dict]:
     """Every fitting query scored out of fold: its row of queries.csv (``folder`` added), ``outcome``,
-    ``first`` (the design read first, None when there is no candidate) and ``p`` (its probability)."""
+    ``first`` (the design read first, None when there is no candidate) and ``p`` (its probability); the fusion
+    fitted ``without`` those signals."""
     from kcs_kit.config import load_settings
     from kcs_kit.match.crossval import fold_models, fold_of
-    from kcs_kit.match.fusion import rejects
+    from kcs_kit.match.fusion import features_without, rejects
     from kcs_kit.match.train import collect_many, package_query_id
 
     items = collect_many(load_settings(), folders)
-    models = fold_models(items, folds=FOLDS)
+    models = fold_models(items, folds=FOLDS, features=features_without(without))
     rows = {package_query_id(d, row["query_id"], len(folders)): {**row, "folder": str(d)}
             for d in folders for row in csv.DictReader(open(Path(d) / "queries.csv"))}
     out = []
@@ -95,8 +100,8 @@ def sheet(found: list[dict], outcome: str, path: Path, n: int) -> None:
     print(f"{len(picked)} queries '{outcome}' drawn in {path}")
 
 
-def main(ratio: float, folders: list[Path], sheet_args: list[str]) -> None:
-    found = outcomes(ratio, folders)
+def main(ratio: float, folders: list[Path], sheet_args: list[str], without: tuple[str, ...] = ()) -> None:
+    found = outcomes(ratio, folders, without)
     counts = Counter((r["kind"] or "(none)", r["outcome"]) for r in found)
     print(f"| kind | queries | {' | '.join(COLUMNS)} |")
     print("|---|---:|" + "---:|" * len(COLUMNS))
@@ -113,6 +118,8 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     extra = args[args.index("--sheet") + 1:] if "--sheet" in args else []
     args = args[: args.index("--sheet")] if "--sheet" in args else args
+    drop = tuple(args[i + 1] for i, a in enumerate(args) if a == "--without" and i + 1 < len(args))
+    args = [a for i, a in enumerate(args) if a != "--without" and (i == 0 or args[i - 1] != "--without")]
     if len(args) < 2 or ("--sheet" in sys.argv and len(extra) < 2):
         sys.exit(__doc__)
-    main(float(args[0]), [Path(a) for a in args[1:]], extra)
+    main(float(args[0]), [Path(a) for a in args[1:]], extra, drop)

@@ -57,6 +57,33 @@ def test_marknet_through_every_list_scores_as_the_exhaustive_search(monkeypatch)
     assert max(abs(got[0][d] - exact[0][d]) for d in exact[0]) < 1e-5
 
 
+def test_marknet_peak_is_the_best_window_above_the_design_mean_over_all_windows(monkeypatch):
+    from kcs_kit.embed.base import place_hubness
+    from kcs_kit.index.marknet import DESIGN_HUB, WINDOW_HUB, WindowStats
+
+    rng = np.random.default_rng(5)
+    ids = np.array([f"d{i // 2}" for i in range(400)])  # two views per design
+    full = DesignVectors(None, ids, _unit(rng, 400, 32), rng.uniform(0, 0.3, 400).astype(np.float32))
+    windows = _unit(rng, 120, 32)
+    windows[7] = full.matrix[10]  # one window shows design d5's first view: it stands out there only
+    hub: list[np.ndarray] = []
+    best, _at = full.scores(windows, hub_out=hub)
+    peaks = full.peaks(best, WindowStats.of(windows, hub[0]))
+    sims = windows @ full.matrix.T
+    corrected = sims - WINDOW_HUB * place_hubness(sims)[:, None] - DESIGN_HUB * full.hub  # every window, every view
+    for d in ("d5", "d0", "d77", "d199"):
+        views = np.flatnonzero(ids == d)
+        v = views[corrected[:, views].mean(0).argmax()]  # the view with the best mean
+        peak = corrected[:, views].max() - corrected[:, v].mean()
+        assert abs(peaks[d] - peak) < 1e-5
+    assert max(peaks, key=lambda d: peaks[d]) == "d5" and peaks["d5"] > 0.5
+    lists = full.searched(exact_max=100)  # the inverted lists give the same windows' hubness
+    monkeypatch.setattr(coarse, "PROBES", 10 ** 6)
+    hub_lists: list[np.ndarray] = []
+    lists.scores(windows, hub_out=hub_lists)
+    assert np.allclose(hub_lists[0], hub[0], atol=1e-5)
+
+
 def test_silhouettes_through_every_list_score_as_the_exhaustive_search(monkeypatch):
     from kcs_kit.embed.shape import Region
 

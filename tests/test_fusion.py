@@ -21,7 +21,8 @@ def synthetic(n: int, seed: int) -> list[Example]:
             feats[truth, SIGNALS.index("inliers")] += rng.uniform(0.3, 1.0)
             feats[truth, SIGNALS.index("bow")] += rng.uniform(0.1, 0.5)
         q = np.array([feats[:, 0].max(), feats[:, 1].max(), feats[:, 2].max(), 0.0,
-                      feats[:, SIGNALS.index("marknet")].max(), feats[:, SIGNALS.index("shape")].max()])
+                      feats[:, SIGNALS.index("marknet")].max(), feats[:, SIGNALS.index("shape")].max(),
+                      feats[:, SIGNALS.index("marknet_peak")].max()])
         out.append(Example(feats, q, truth))
     return out
 
@@ -55,6 +56,9 @@ def test_a_signal_left_out_of_the_fit_gets_no_weight(tmp_path):
     model = fit(synthetic(300, 1), features=feats)
     assert "inliers" not in model.weights and "inliers_lead" not in model.weights and model.weights["marknet"] != 0
     assert model.score(np.eye(len(SIGNALS))[[SIGNALS.index("inliers")]])[0] == 0.0  # it counts for nothing
+    # the query signals that are the best of a left-out signal are left out with it, the others fitted
+    assert model.none_weights["best_inliers"] == 0.0 and model.none_weights["best_bow"] == 0.0
+    assert model.none_weights["best_marknet"] != 0.0 and model.none_weights["best_shape"] != 0.0
     with pytest.raises(ValueError, match="found 'texture'"):
         features_without(["texture"])
     r = CliRunner().invoke(main, ["--workspace", str(tmp_path), "model", "fit", "--queries", str(tmp_path),

@@ -128,7 +128,8 @@ def training_signals(result: MatchResult) -> dict[str, Any]:
     best = {s: max((r.get(s, 0.0) for r in rows.values()), default=0.0) for s in SIGNALS}
     derived = {"best_shortlist": best.get("shortlist", 0.0), "best_bow": best.get("bow", 0.0),
                "best_inliers": best.get("inliers", 0.0), "ocr_words": math.log1p(len(result.ocr_text)) / 3,
-               "best_marknet": best.get("marknet", 0.0), "best_shape": best.get("shape", 0.0)} \
+               "best_marknet": best.get("marknet", 0.0), "best_shape": best.get("shape", 0.0),
+               "best_peak": best.get("marknet_peak", 0.0)} \
         | dict(result.query_signals)  # the engine's, when given
     return {"signals": list(SIGNALS), "query_signal_names": list(QUERY_SIGNALS),
             "candidates": {d: [r[s] for s in SIGNALS] for d, r in rows.items()},

@@ -37,6 +37,8 @@ SIGNAL_NAMES = {  # signals the matcher may add later fall back to their own nam
     "agree": ("the stages agreeing on where the mark is", "상표 위치에 대한 단계 간 일치"),
     "ocr_short": ("a short name read (common in ordinary text)", "짧은 명칭 인식 (일반 문자열에 흔함)"),
     "colour": ("the registered colour where the mark is, not around it", "주변이 아닌 상표 위치의 등록 색상"),
+    "marknet_peak": ("the learned similarity standing out in one place of the photo",
+                     "사진의 한 곳에서 두드러지는 학습된 상표 유사도"),
 }
 IN_TEXT_SAID = 0.5  # the narrative says so when at least this share of the matched region lies inside text
 COLOUR_SAID = 1.0  # ... and when the colour signal is full (the registered colour covers a quarter more of the

@@ -118,7 +118,8 @@ class InvertedLists:
 def probed_best(lists: InvertedLists, keys: np.ndarray,
                 sims: Callable[[np.ndarray, int, int], np.ndarray], place_hub: float, row_hub: np.ndarray, *,
                 probes: int | None = None, rows: np.ndarray | None = None,
-                row_sims: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+                row_sims: Callable[[np.ndarray], np.ndarray] | None = None,
+                hub_out: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hubness-corrected best score of every stored row over the places that reached it, through the lists.
 
     ``keys`` (n_places, dim) are what the places probe the list centres with; ``sims(places, s, e)`` gives
@@ -126,7 +127,8 @@ def probed_best(lists: InvertedLists, keys: np.ndarray,
     similarities among the rows it reached (k as for an exhaustive search of the registry). Returns, per stored
     row, the score sim - place_hub * place hubness - row_hub (-inf where no place reached it) and the place
     that gave it. ``rows`` (stored rows, e.g. the designs an officer's filter allows) are also compared with
-    every place, whatever lists it probed: ``row_sims(rows)`` gives those (n_places, len(rows)) similarities."""
+    every place, whatever lists it probed: ``row_sims(rows)`` gives those (n_places, len(rows)) similarities.
+    ``hub_out``: the places' hubness is appended to it."""
     n, n_places = int(lists.starts[-1]), len(keys)
     k = hub_k(n)
     p_max = min(probes or PROBES, len(lists.centroids))
@@ -147,6 +149,8 @@ def probed_best(lists: InvertedLists, keys: np.ndarray,
     # a place's hubness: the mean of its k best over all it reached (0 when it reached k or fewer rows)
     best_k = np.partition(tops, -k, axis=1)[:, -k:] if tops.shape[1] > k else tops
     hub = np.where(filled > k, best_k.mean(1), 0.0).astype(np.float32)
+    if hub_out is not None:
+        hub_out.append(hub)
     best = np.full(n, -np.inf, np.float32)
     where = np.zeros(n, np.int64)
     for places, s, e, block in blocks:
@@ -168,12 +172,13 @@ def probed_best(lists: InvertedLists, keys: np.ndarray,
 
 def search(lists: InvertedLists, ids: np.ndarray, keys: np.ndarray, sims: Callable[[np.ndarray, int, int], np.ndarray],
            row_sims: Callable[[np.ndarray], np.ndarray], place_hub: float, row_hub: np.ndarray,
-           only: set[str] | None = None) -> tuple[dict[str, float], dict[str, int]]:
+           only: set[str] | None = None, hub_out: list[np.ndarray] | None = None
+           ) -> tuple[dict[str, float], dict[str, int]]:
     """A photo's places (``keys``) searched through the lists (``probed_best``): the best-scoring KEEP designs
     reached, and every one of ``only`` (the designs an officer's filter allows), each with its best score over
     its rows (views) and the place that gave it."""
     rows = np.flatnonzero(np.isin(ids, list(only))) if only is not None else None
-    best, where = probed_best(lists, keys, sims, place_hub, row_hub, rows=rows, row_sims=row_sims)
+    best, where = probed_best(lists, keys, sims, place_hub, row_hub, rows=rows, row_sims=row_sims, hub_out=hub_out)
     return best_reached(ids, best, where, KEEP, rows)
 
 

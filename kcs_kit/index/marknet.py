@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -109,18 +110,60 @@ class DesignVectors:
         return replace(self, ids=self.ids[o], matrix=np.ascontiguousarray(self.matrix[o]), hub=self.hub[o],
                        views=None if self.views is None else self.views[o], lists=lists)
 
-    def scores(self, windows: np.ndarray, only: set[str] | None = None) -> tuple[dict[str, float], dict[str, int]]:
+    def scores(self, windows: np.ndarray, only: set[str] | None = None, hub_out: list[np.ndarray] | None = None
+               ) -> tuple[dict[str, float], dict[str, int]]:
         """Best hubness-corrected cosine of each design over the windows, and the index of that window
         (through the inverted lists at a large registry: the designs the windows reached, and all of
-        ``only``, the designs an officer's filter allows)."""
+        ``only``, the designs an officer's filter allows). ``hub_out``: each window's hubness is appended to it
+        (what ``WindowStats`` needs)."""
         if not len(windows) or not len(self.ids):
             return {}, {}
         if self.lists is not None:
             return coarse.search(self.lists, self.ids, windows, lambda p, s, e: windows[p] @ self.matrix[s:e].T,
-                                 lambda r: windows @ self.matrix[r].T, WINDOW_HUB, DESIGN_HUB * self.hub, only)
+                                 lambda r: windows @ self.matrix[r].T, WINDOW_HUB, DESIGN_HUB * self.hub, only,
+                                 hub_out=hub_out)
         sims = windows @ self.matrix.T  # (windows, rows): ~2,700 x 3,403 for a photo, corrected in place
-        sims -= WINDOW_HUB * place_hubness(sims)[:, None]
+        hub = place_hubness(sims)
+        if hub_out is not None:
+            hub_out.append(hub)
+        sims -= WINDOW_HUB * hub[:, None]
         return best_per_design(self.ids, sims, DESIGN_HUB * self.hub)
+
+    @cached_property
+    def _design_rows(self) -> dict[str, np.ndarray]:
+        """Design id -> its rows (views)."""
+        o = np.argsort(self.ids, kind="stable")
+        ids = self.ids[o]
+        cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+        return {str(part[0]): rows for part, rows in zip(np.split(ids, cut), np.split(o, cut), strict=True)
+                if len(part)}
+
+    def peaks(self, best: dict[str, float], stats: WindowStats) -> dict[str, float]:
+        """How far each design's best score over a photo's windows (``best``, from ``scores``) stands above its
+        mean hubness-corrected score over all those windows (of its best view): a texture or a product that
+        resembles a drawing resembles it in every window, a mark in one place. The mean of the cosines is the
+        cosine with the windows' mean vector, and their hubness comes from ``scores`` (``stats``), so this costs
+        one dot product per view."""
+        rows = self._design_rows
+        out: dict[str, float] = {}
+        for d, b in best.items():
+            r = rows.get(d)
+            if r is not None:
+                mean = self.matrix[r] @ stats.mean - DESIGN_HUB * self.hub[r]
+                out[d] = b - (float(mean.max()) - WINDOW_HUB * stats.hub_mean)
+        return out
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    """A photo's marknet windows summed up for ``DesignVectors.peaks``: their mean vector and mean hubness."""
+
+    mean: np.ndarray  # (dim,)
+    hub_mean: float
+
+    @classmethod
+    def of(cls, windows: np.ndarray, hub: np.ndarray) -> WindowStats:
+        return cls(windows.mean(0), float(np.mean(hub)) if len(hub) else 0.0)
 
 
 def _path(settings: Settings, version: str) -> Path:

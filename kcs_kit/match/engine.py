@@ -44,6 +44,7 @@ from kcs_kit.embed.relief import relief_image
 from kcs_kit.embed.shape import photo_regions
 from kcs_kit.errors import ImageError, SchemaError
 from kcs_kit.index.bow import TOP as BOW_TOP
+from kcs_kit.index.marknet import WindowStats
 from kcs_kit.match.context import EXACT_ONLY, MatchContext, get_context
 from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS, rejects
 from kcs_kit.match.photo import Photo, PhotoInput, apply_crop, crop_pixels, load_photo, parse_crop
@@ -59,8 +60,9 @@ PER_LIST = 30  # each image shortlist puts its best PER_LIST designs among the c
 # list instead of all 30 reads 70.6% against 70.4% at the same 95.0% rejection and p_no_match as calibrated
 # (ECE 0.076 / 0.075), with a third of the verification (~39 of ~109 candidates per query).
 VERIFY = 10
+PEAK = SIGNALS.index("marknet_peak")  # its column in a candidate's signals
 # Bump when what a signal means changes: cached analyses of labelled queries (kcs model fit) are then redone.
-ANALYSIS_VERSION = "signals-26"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
+ANALYSIS_VERSION = "signals-27"  # 2: mirrored keypoint reading; 3: in_text, agree; 4: in_text letters only;
 # 5: marknet hubness-corrected; 6: marknet drawing hubness among photo windows; 7: silhouettes too (regions);
 # 8: marknet on the proposed regions (measured, taken out again); 9: ocr_short; 10: VLAD shortlist searched
 # exactly (HNSW ef_search), OCR reads a margin around the officer's crop box; 11, 12: silhouettes also inside
@@ -73,7 +75,9 @@ ANALYSIS_VERSION = "signals-26"  # 2: mirrored keypoint reading; 3: in_text, agr
 # not kept); 21: OCR also reads the height recovered from each photo's shading (embossed and debossed words);
 # 22: silhouettes completed under an occluder (a finger, strap or tape across the mark; embed/shape.py);
 # 23, 24: keypoints on the relief, OCR lines read again on the opened photo (measured, not kept); 25: the colour
-# at the mark against the ring around it as a fifteenth signal (measured); 26: colour is that (Fusion v18)
+# at the mark against the ring around it as a fifteenth signal (measured); 26: colour is that (Fusion v18);
+# 27: marknet_peak, the best window against the design's mean over the photo's windows (and marknet_z, the same
+# in standard deviations over the windows: measured, not kept; docs/MATCHING.md, Fusion v19)
 # OCR reads the officer's box widened by this share of its size on each side: a tight box around a mark
 # leaves out the brand name printed beside it (on 172 cropped fitting queries the true name was read on 14
 # within the box, 34 with half its size around it; the names read on queries without a design: 3 and 3)
@@ -197,11 +201,12 @@ def _verify_all(ctx: MatchContext, reads: list[_Read], designs: list[str], best:
 
 def _signals(ver: Verification, shortlist: float, bow: float, ocr: float, text: float,
              decl: tuple[float, float], marknet: float, shape: float, in_text: float, agree: float,
-             short_name: bool, colour: float = 0.0) -> np.ndarray:
+             short_name: bool, colour: float = 0.0, peak: float = 0.0) -> np.ndarray:
     """The candidate's signals in fusion.SIGNALS order; ``short_name``: its name is in TitleIndex.short."""
     inl = math.log1p(ver.inliers) / math.log1p(50) * (1.0 if ver.plausible else 0.5)
     return np.array([max(shortlist, 0.0), bow, inl, min(ver.inlier_ratio, 1.0), ocr, max(text, 0.0), *decl,
-                     max(marknet, 0.0), max(shape, 0.0), in_text, agree, ocr if short_name else 0.0, colour])
+                     max(marknet, 0.0), max(shape, 0.0), in_text, agree, ocr if short_name else 0.0, colour,
+                     max(peak, 0.0)])
 
 
 def _intersection(a: Sequence[float], b: Sequence[float]) -> float:
@@ -422,18 +427,33 @@ def _shape(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None,
 
 
 def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = None, start: int = 0
-             ) -> tuple[dict[str, float], dict[str, tuple]]:
+             ) -> tuple[dict[str, float], dict[str, tuple], dict[int, WindowStats]]:
     """Learned-encoder similarity of every design (best window over photos) and where that window is;
-    ``only``: the designs an officer's filter allows (all of them scored, also at a large registry)."""
+    ``only``: the designs an officer's filter allows (all of them scored, also at a large registry). Also, per
+    photo (the item's number), its windows' moments (what ``DesignVectors.peaks`` needs)."""
     net = ctx.marknet
+    means: dict[int, WindowStats] = {}
     if net is None:
-        return {}, {}
+        return {}, {}, means
 
     def score_photo(p: Photo) -> tuple:
         vecs, boxes = net.encoder.photo_windows(p.rgb)
-        return (*net.scores(vecs, only), boxes)
+        hub: list[np.ndarray] = []
+        out = net.scores(vecs, only, hub_out=hub)
+        if hub:
+            means[start + len(means)] = WindowStats.of(vecs, hub[0])
+        return (*out, boxes)
 
-    return _best_over_photos(photos, score_photo, start)
+    return (*_best_over_photos(photos, score_photo, start), means)
+
+
+def _peak(ctx: MatchContext, d: str, learned: dict[str, float], windows: dict[str, tuple],
+          means: dict[int, WindowStats]) -> float:
+    """marknet_peak of design ``d``: how far its best window stands above its mean over the windows of the photo
+    that window is in (0 without a marknet score)."""
+    if ctx.marknet is None or d not in learned or d not in windows or windows[d][0] not in means:
+        return 0.0
+    return ctx.marknet.peaks({d: learned[d]}, means[windows[d][0]]).get(d, 0.0)
 
 
 def _candidates(short: dict[str, float], bow: dict[str, float], ocr: dict[str, float], text: dict[str, float],
@@ -484,6 +504,8 @@ def _evidence(contrib: dict[str, float], f: np.ndarray, ver: Verification, ocr_w
                      "text by chance",
         "colour": f"the design's registered colour covers {f[13] * COLOUR_FULL:.0%} of the place where the mark was "
                   "found",
+        "marknet_peak": f"the learned similarity's best window stands {f[14]:.2f} above the design's mean over the "
+                        "photo's windows (a mark is alike in one place, a texture everywhere)",
     }
     return tuple(Evidence(s, float(v), contrib[s], details[s]) for s, v in zip(SIGNALS, f, strict=True)
                  if v or s in ("shortlist", "inliers", "marknet", "shape"))
@@ -591,6 +613,7 @@ class _Seen:
     lines: list[list[OcrWord]]  # the OCR words of each photo
     learned: dict[str, float]  # marknet: design -> best score over photos
     windows: dict[str, tuple]  # design -> (photo, box) of that window
+    window_means: dict[int, WindowStats]  # photo -> its marknet windows summed up
     shape: dict[str, float]  # silhouettes: design -> best score over photos
     shape_regions: dict[str, tuple]  # design -> (photo, box) of that region
     reads: list[_Read]
@@ -604,8 +627,9 @@ class _Seen:
         shape, regions = _better(self.shape, self.shape_regions, later.shape, later.shape_regions)
         short = {d: max(self.short.get(d, -1.0), later.short.get(d, -1.0)) for d in (*self.short, *later.short)}
         bow = {d: max(self.bow.get(d, 0.0), later.bow.get(d, 0.0)) for d in (*self.bow, *later.bow)}
-        return _Seen([*self.lines, *later.lines], learned, windows, shape, regions, [*self.reads, *later.reads],
-                     short, dict(sorted(bow.items(), key=lambda kv: -kv[1])[:BOW_TOP]))
+        return _Seen([*self.lines, *later.lines], learned, windows, {**self.window_means, **later.window_means},
+                     shape, regions, [*self.reads, *later.reads], short,
+                     dict(sorted(bow.items(), key=lambda kv: -kv[1])[:BOW_TOP]))
 
 
 def _timed(times: dict[str, float], stage: str, fn: Callable) -> Callable:
@@ -680,8 +704,8 @@ class _Item:
         reads = _timed(ms, "keypoints", _read_photos)(photos, start)
         short = _timed(ms, "vlad", _shortlist)(ctx, reads, self.filters)
         bow = _timed(ms, "visual words", _bow)(ctx, reads, self.only)
-        (learned, windows), (shape, regions) = marknet_job.result(), shape_job.result()
-        return _Seen(read_job.result(), learned, windows, shape, regions, reads, short, bow)
+        (learned, windows, means), (shape, regions) = marknet_job.result(), shape_job.result()
+        return _Seen(read_job.result(), learned, windows, means, shape, regions, reads, short, bow)
 
     def _verify(self, reads: list[_Read], cands: list[str]) -> _Verified:
         """Verification of ``cands`` over ``reads``, the readings already verified for the last candidates
@@ -729,11 +753,13 @@ class _Item:
             colour = _colour_share(places, self.photos, colour_views, ab)[1] if ab else 0.0  # at the mark, not around
             f = _signals(ver, seen.short.get(d, 0.0), seen.bow.get(d, 0.0), ocr.get(d, 0.0), text_sim.get(d, 0.0),
                          ctx.declaration_signals(self.decl, d), learned.get(d, 0.0), shape.get(d, 0.0), in_text,
-                         _agree(*place_args), d in ctx.titles.short, colour)
+                         _agree(*place_args), d in ctx.titles.short, colour,
+                         _peak(ctx, d, learned, windows, seen.window_means))
             rows.append((d, f, ver, where, scale))
         q = np.array([max(seen.short.values(), default=0.0), max(seen.bow.values(), default=0.0),
                       max((r[1][2] for r in rows), default=0.0), math.log1p(len(words)) / 3,
-                      max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0)])
+                      max(learned.values(), default=0.0), max(max(shape.values(), default=0.0), 0.0),
+                      max((r[1][PEAK] for r in rows), default=0.0)])
         ms["places"] = ms.get("places", 0.0) + (time.perf_counter() - t) * 1000
         return Analysis(ctx, self.photos, words, rows, q[: len(QUERY_SIGNALS)], ocr_word, windows, shape_regions,
                         text_lines, ms, photos_used=len(seen.lines))

@@ -24,13 +24,17 @@ from pathlib import Path
 import numpy as np
 
 SIGNALS = ("shortlist", "bow", "inliers", "inlier_ratio", "ocr", "text", "hs_match", "undervaluation", "marknet",
-           "shape", "in_text", "agree", "ocr_short", "colour")
-QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet", "best_shape")
+           "shape", "in_text", "agree", "ocr_short", "colour", "marknet_peak")
+QUERY_SIGNALS = ("best_shortlist", "best_bow", "best_inliers", "ocr_words", "best_marknet", "best_shape",
+                 "best_peak")
 # Features derived from all candidates of one query, inside the model (so stored signals reproduce them):
 # ``<s>_lead`` = how far the candidate is ahead of the best other candidate on s (0 unless it leads): a
 # clear winner is more often right. (Rank features, 1 / (1 + rank), were tried: no better on the fitting
 # set, and they give the leader of pure noise the same credit as a clear winner.)
-LEADS = ("shape", "marknet", "inliers", "ocr")
+LEADS = ("shape", "marknet", "inliers", "ocr", "marknet_peak")
+# The candidates' signal each query signal is the best of (a fit without that signal leaves it out too)
+QUERY_BASE = {"best_shortlist": "shortlist", "best_bow": "bow", "best_inliers": "inliers", "best_marknet": "marknet",
+              "best_shape": "shape", "best_peak": "marknet_peak"}
 DERIVED = tuple(f"{s}_lead" for s in LEADS)
 FEATURES = SIGNALS + DERIVED
 BASE_OF = {**{s: s for s in SIGNALS}, **{f"{s}_lead": s for s in LEADS}}
@@ -39,10 +43,11 @@ BASE_OF = {**{s: s for s in SIGNALS}, **{f"{s}_lead": s for s in LEADS}}
 # ocr_short (the OCR score again, for a name of at most 3 characters) takes back part of OCR's credit: 'EA',
 # '4D' or 'RED' read on an item are as often a chance piece of ordinary text as the brand; colour (the registered
 # colour covering more of the place where the mark was found than of the ring around it) supports a candidate a
-# little: counterfeits copy it often, and products of that colour are common too.
+# little: counterfeits copy it often, and products of that colour are common too; marknet_peak (the best window
+# above the design's mean over the photo's windows) supports it: a mark is like its drawing in one place.
 PRIOR = {"shortlist": 5.0, "bow": 4.0, "inliers": 3.0, "inlier_ratio": 3.0, "ocr": 8.0, "text": 2.0, "hs_match": 0.5,
          "undervaluation": 0.3, "marknet": 6.0, "shape": 8.0, "in_text": -2.0, "agree": 1.0,
-         "ocr_short": -4.0, "colour": 1.0}
+         "ocr_short": -4.0, "colour": 1.0, "marknet_peak": 3.0}
 PRIOR_NONE = 7.5
 
 
@@ -150,8 +155,9 @@ class Example:
 
 def _nll_grad(theta: np.ndarray, data: Sequence[tuple[np.ndarray, np.ndarray, int]], l2: float,
               mask: np.ndarray) -> tuple[float, np.ndarray]:
-    k = len(FEATURES)
-    w, b, w0 = theta[:k] * mask, theta[k], theta[k + 1:]
+    k = len(FEATURES)  # mask: 1 for each weight fitted (features, the bias, query signals), 0 for one left out
+    theta = theta * mask
+    w, b, w0 = theta[:k], theta[k], theta[k + 1:]
     loss, grad = 0.0, np.zeros_like(theta)
     for x, q, truth in data:
         z = np.concatenate([[b + q @ w0], x @ w]) if len(x) else np.array([b + q @ w0])
@@ -162,15 +168,14 @@ def _nll_grad(theta: np.ndarray, data: Sequence[tuple[np.ndarray, np.ndarray, in
         d = p.copy()
         d[t] -= 1.0
         if len(x):
-            grad[:k] += (x.T @ d[1:]) * mask
+            grad[:k] += x.T @ d[1:]
         grad[k] += d[0]
         grad[k + 1:] += d[0] * q
     n = max(len(data), 1)
     shrunk = theta.copy()
     shrunk[k] = 0.0  # the "no match" bias is not shrunk: it sets the base rate, not a signal's strength
-    shrunk[:k] *= mask
     loss = loss / n + l2 * float(shrunk @ shrunk)
-    return loss, grad / n + 2 * l2 * shrunk
+    return loss, (grad / n + 2 * l2 * shrunk) * mask
 
 
 def fit(data: Sequence[Example], *, l2: float = 1e-5, iters: int = 400, trained_on: str = "",
@@ -188,13 +193,17 @@ def fit(data: Sequence[Example], *, l2: float = 1e-5, iters: int = 400, trained_
     # a feature that is 0 in every example carries no information: it keeps its prior weight (e.g. the
     # declaration signals when the labelled queries come without declarations)
     seen = np.any(np.vstack([np.zeros((0, len(FEATURES))), *(x for x, _q, _t in rows)]) != 0, axis=0)
+    # a query signal is left out (weight 0) with the candidates' signal it is the best of
+    qmask = np.array([QUERY_BASE.get(q, "") in ("", *features) for q in QUERY_SIGNALS], dtype=np.float64)
     mask = np.array([f in features for f in FEATURES], dtype=np.float64) * seen
+    full_mask = np.concatenate([mask, [1.0], qmask])
     start = np.concatenate([[PRIOR.get(s, 0.0) for s in FEATURES], [PRIOR_NONE], np.zeros(len(QUERY_SIGNALS))])
-    res = minimize(_nll_grad, start * np.concatenate([mask, [1.0], np.ones(len(QUERY_SIGNALS))]),
-                   args=(rows, l2, mask), jac=True, method="L-BFGS-B", options={"maxiter": iters})
+    res = minimize(_nll_grad, start * full_mask, args=(rows, l2, full_mask), jac=True, method="L-BFGS-B",
+                   options={"maxiter": iters})
     theta = res.x
     k = len(FEATURES)
     theta[:k] = np.where(mask > 0, theta[:k], [PRIOR.get(f, 0.0) for f in FEATURES])
+    theta[k + 1:] *= qmask
     digest = hashlib.sha256(theta.tobytes()).hexdigest()[:12]
     return FusionModel({s: float(v) for s, v in zip(FEATURES, theta[:k], strict=True) if s in features},
                        float(theta[k]), {s: float(v) for s, v in zip(QUERY_SIGNALS, theta[k + 1:], strict=True)},
