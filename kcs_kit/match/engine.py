@@ -436,12 +436,15 @@ def _marknet(ctx: MatchContext, photos: list[Photo], only: set[str] | None = Non
     if net is None:
         return {}, {}, means
 
+    number = iter(range(start, start + len(photos)))  # the item's number of each photo, in the order scored
+
     def score_photo(p: Photo) -> tuple:
+        i = next(number)
         vecs, boxes = net.encoder.photo_windows(p.rgb)
         hub: list[np.ndarray] = []
         out = net.scores(vecs, only, hub_out=hub)
-        if hub:
-            means[start + len(means)] = WindowStats.of(vecs, hub[0])
+        if hub:  # a photo without windows (or a registry without designs) has no peaks
+            means[i] = WindowStats.of(vecs, hub[0])
         return (*out, boxes)
 
     return (*_best_over_photos(photos, score_photo, start), means)
