@@ -121,16 +121,13 @@ def _store_photos(settings: Settings, case_id: str, photos: Sequence[PhotoInput]
 def training_signals(result: MatchResult) -> dict[str, Any]:
     """Each candidate's raw signal values (every fusion signal, 0 where absent) and the query's signals,
     as the fusion model saw them: what a decision needs to become a training example."""
-    from kcs_kit.match.fusion import QUERY_SIGNALS, SIGNALS
+    from kcs_kit.match.fusion import QUERY_BASE, QUERY_SIGNALS, SIGNALS
 
     rows = {c.design_id: {s: 0.0 for s in SIGNALS} | {e.signal: e.value for e in c.evidence if e.signal in SIGNALS}
             for c in result.candidates}
     best = {s: max((r.get(s, 0.0) for r in rows.values()), default=0.0) for s in SIGNALS}
-    derived = {"best_shortlist": best.get("shortlist", 0.0), "best_bow": best.get("bow", 0.0),
-               "best_inliers": best.get("inliers", 0.0), "ocr_words": math.log1p(len(result.ocr_text)) / 3,
-               "best_marknet": best.get("marknet", 0.0), "best_shape": best.get("shape", 0.0),
-               "best_peak": best.get("marknet_peak", 0.0)} \
-        | dict(result.query_signals)  # the engine's, when given
+    derived = {q: best.get(base, 0.0) for q, base in QUERY_BASE.items()} \
+        | {"ocr_words": math.log1p(len(result.ocr_text)) / 3} | dict(result.query_signals)  # the engine's, when given
     return {"signals": list(SIGNALS), "query_signal_names": list(QUERY_SIGNALS),
             "candidates": {d: [r[s] for s in SIGNALS] for d, r in rows.items()},
             "query": [derived.get(s, 0.0) for s in QUERY_SIGNALS]}
